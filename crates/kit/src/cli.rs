@@ -1,0 +1,175 @@
+//! The flags every tool shares, and how a tool's own flags join them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags common to every stagehand tool.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Show what would change (create / update / unchanged) with read-only calls only, and
+    /// print the planned document
+    #[arg(long, conflicts_with = "destroy", help_heading = "Mode")]
+    pub plan: bool,
+    /// Delete what this step created (only what carries its stagehand tags) and remove its
+    /// section from the document
+    #[arg(long, help_heading = "Mode")]
+    pub destroy: bool,
+    /// Do not wait for resources to become ready (a later rerun waits without changing
+    /// anything)
+    #[arg(long, help_heading = "Mode")]
+    pub no_wait: bool,
+    /// Give up waiting after this long (e.g. 90s, 20m, 1h); exit code 3
+    #[arg(long, value_parser = parse_duration, default_value = "30m", help_heading = "Mode")]
+    pub timeout: Duration,
+
+    /// AWS region (default: AWS_REGION / the profile's region)
+    #[arg(long, help_heading = "AWS")]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE)
+    #[arg(long, help_heading = "AWS")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
+    #[arg(long, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// Application name, the prefix of every resource name (default: the document's app,
+    /// else "backstage")
+    #[arg(long, env = "STAGEHAND_APP", help_heading = "Stack")]
+    pub app: Option<String>,
+    /// Extra tag K=V for everything created (repeatable); kept in the document for later steps
+    #[arg(long = "tag", value_name = "K=V", value_parser = parse_tag, help_heading = "Stack")]
+    pub tags: Vec<(String, String)>,
+    /// Read the document from FILE instead of stdin; repeat to deep-merge documents of steps
+    /// that ran in parallel
+    #[arg(long = "in", value_name = "FILE", help_heading = "Stack")]
+    pub inputs: Vec<PathBuf>,
+
+    /// More detail on stderr (-vv for debug)
+    #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+    /// Only warnings and errors on stderr
+    #[arg(short, long, conflicts_with = "verbose", help_heading = "Output")]
+    pub quiet: bool,
+}
+
+/// A tool's command line: the shared flags plus its own.
+#[derive(clap::Parser, Debug)]
+pub struct Cli<A: clap::Args> {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(flatten)]
+    pub args: A,
+}
+
+/// "90s", "20m", "1h", "1h30m", or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a duration; use e.g. 90s, 20m or 1h");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// `K=V`: a non-empty key of at most 128 characters, not in AWS's reserved `aws:` space, and a
+/// value of at most 256.
+pub fn parse_tag(text: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!(
+            "'{text}' is not K=V; write the tag as --tag team=platform"
+        ));
+    };
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err(format!("tag key in '{text}' must be 1 to 128 characters"));
+    }
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(format!(
+            "tag key '{key}' is reserved by AWS; choose a key without the aws: prefix"
+        ));
+    }
+    if key.starts_with(crate::TAG_PREFIX) {
+        return Err(format!(
+            "tag key '{key}' is stagehand's own; choose another key"
+        ));
+    }
+    if value.chars().count() > 256 {
+        return Err(format!(
+            "tag value for '{key}' is longer than 256 characters"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// An application name that fits every resource name derived from it: 1 to 48 characters,
+/// lowercase letters, digits and single hyphens, starting with a letter and not ending in a
+/// hyphen (RDS, ECR and S3 are the strictest).
+pub fn check_app_name(app: &str) -> Result<(), String> {
+    let ok = (1..=48).contains(&app.len())
+        && app.starts_with(|c: char| c.is_ascii_lowercase())
+        && !app.ends_with('-')
+        && !app.contains("--")
+        && app
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "app name '{app}' is invalid; use 1 to 48 lowercase letters, digits and single hyphens, starting with a letter (e.g. --app unicorn-ui)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(
+            parse_tag("team=platform"),
+            Ok(("team".into(), "platform".into()))
+        );
+        assert_eq!(parse_tag("empty="), Ok(("empty".into(), String::new())));
+        assert!(parse_tag("novalue").unwrap_err().contains("K=V"));
+        assert!(parse_tag("=x").is_err());
+        assert!(parse_tag("aws:x=y").is_err());
+        assert!(parse_tag("stagehand:app=y").is_err());
+    }
+
+    #[test]
+    fn app_names() {
+        assert!(check_app_name("unicorn-ui").is_ok());
+        for bad in ["", "Unicorn", "1abc", "a--b", "a-", "a_b", &"a".repeat(49)] {
+            assert!(check_app_name(bad).is_err(), "{bad}");
+        }
+    }
+}

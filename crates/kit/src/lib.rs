@@ -1,0 +1,23 @@
+//! The kit every stagehand tool is built on: the [`Step`] shape and its runner, the shared
+//! flags, the one error type with its exit code, AWS configuration and error
+//! classification, tagging, and waiters with progress.
+
+pub mod aws;
+pub mod cli;
+mod error;
+mod log;
+pub mod plan;
+mod step;
+pub mod wait;
+
+pub use error::{AwsContext, Error, Kind, Result};
+pub use plan::{Action, Plan, field};
+pub use stackdoc::{self, Doc, PLANNED};
+pub use step::{Cx, DEFAULT_APP, Step, run};
+
+/// Prefix of stagehand's own tag keys.
+pub const TAG_PREFIX: &str = "stagehand:";
+/// The app a resource belongs to.
+pub const TAG_APP: &str = "stagehand:app";
+/// The step (section) that created it; `--destroy` deletes only what carries both tags.
+pub const TAG_STEP: &str = "stagehand:step";

@@ -1,0 +1,315 @@
+//! The shape of every tool: observe → diff → (plan | apply), or destroy; and the runner that
+//! does everything around it (flags, document in and out, AWS config, account and region
+//! checks, exit codes).
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use aws_config::SdkConfig;
+use clap::{CommandFactory, FromArgMatches};
+use stackdoc::{Doc, Section};
+
+use crate::cli::{Cli, Common, check_app_name};
+use crate::plan::Plan;
+use crate::{AwsContext, Error, Result, TAG_APP, TAG_STEP};
+
+/// The application name when neither the document nor `--app` gives one.
+pub const DEFAULT_APP: &str = "backstage";
+
+/// Everything a step needs to talk to AWS about one stack.
+pub struct Cx {
+    pub tool: &'static str,
+    /// The section this step owns ("core").
+    pub section: &'static str,
+    pub sdk: SdkConfig,
+    pub account: String,
+    pub region: String,
+    pub app: String,
+    /// The input document (the step's own section as the previous run left it, if any).
+    pub doc: Doc,
+    pub common: Common,
+    /// When waits give up (`--timeout` from the start of the run).
+    pub deadline: Instant,
+    tags: BTreeMap<String, String>,
+}
+
+impl Cx {
+    /// Tags for everything this step creates: stagehand's ownership tags plus the user's.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    /// Whether a resource with these tags was created by this step of this app, the test
+    /// `--destroy` applies before deleting anything.
+    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let (mut app, mut step) = (false, false);
+        for (k, v) in tags {
+            app |= k == TAG_APP && v == self.app;
+            step |= k == TAG_STEP && v == self.section;
+        }
+        app && step
+    }
+
+    /// Whether S3 (and any service that cares) should use path-style addressing.
+    pub fn endpoint_overridden(&self, service_env: &str) -> bool {
+        crate::aws::endpoint_overridden(&self.sdk, service_env)
+    }
+
+    pub fn plan_only(&self) -> bool {
+        self.common.plan
+    }
+
+    pub fn no_wait(&self) -> bool {
+        self.common.no_wait
+    }
+}
+
+/// One step of the stack. Plan and apply share `observe` and `diff`, so a plan never lies
+/// about what apply will do, and a rerun whose diff is empty makes no mutating call.
+#[allow(async_fn_in_trait)] // run on a current-thread runtime: no Send bound is needed
+pub trait Step {
+    /// The binary's name ("core-up").
+    const TOOL: &'static str;
+    /// One line for --help.
+    const ABOUT: &'static str;
+    /// The tool's own flags.
+    type Args: clap::Args + std::fmt::Debug;
+    /// The section the step writes.
+    type Section: Section;
+    /// What exists now, as found by read-only calls.
+    type Observed;
+    /// The tool's own operation attached to each planned change.
+    type Op: std::fmt::Debug;
+
+    /// Checks of flags and document that need no AWS call: bad input fails here, before any
+    /// call is made (exit 2).
+    fn check(_args: &Self::Args, _doc: &Doc) -> Result<()> {
+        Ok(())
+    }
+
+    /// Read-only calls: what exists now, found by deterministic name or tags.
+    async fn observe(cx: &Cx, args: &Self::Args) -> Result<Self::Observed>;
+
+    /// What should change, per resource. Pure.
+    fn diff(cx: &Cx, args: &Self::Args, now: &Self::Observed) -> Result<Plan<Self::Op>>;
+
+    /// The section a `--plan` run writes: real identifiers where resources exist,
+    /// [`stackdoc::PLANNED`] where apply would create them.
+    fn planned(
+        cx: &Cx,
+        args: &Self::Args,
+        now: &Self::Observed,
+        plan: &Plan<Self::Op>,
+    ) -> Result<Self::Section>;
+
+    /// Carry out the plan (independent changes concurrently), wait unless `--no-wait`, and
+    /// return the section.
+    async fn apply(
+        cx: &Cx,
+        args: &Self::Args,
+        now: Self::Observed,
+        plan: Plan<Self::Op>,
+    ) -> Result<Self::Section>;
+
+    /// Delete what this step created and tagged, in dependency order.
+    async fn destroy(cx: &Cx, args: &Self::Args) -> Result<()>;
+}
+
+/// A tool's whole `main`: `fn main() -> ExitCode { kit::run::<MyStep>() }`.
+pub fn run<S: Step>() -> ExitCode {
+    let cli = match parse::<S>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    crate::log::init(S::TOOL, cli.common.verbose, cli.common.quiet);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                S::TOOL,
+                &Error::aws(format!("cannot start the async runtime: {e}")),
+            );
+        }
+    };
+    match runtime.block_on(execute::<S>(cli)) {
+        Ok(doc) => {
+            let mut out = std::io::stdout().lock();
+            match out
+                .write_all(doc.to_pretty().as_bytes())
+                .and_then(|()| out.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(
+                    S::TOOL,
+                    &Error::aws(format!("cannot write the document to stdout: {e}")),
+                ),
+            }
+        }
+        Err(e) => fail(S::TOOL, &e),
+    }
+}
+
+fn fail(tool: &str, e: &Error) -> ExitCode {
+    eprintln!("{tool}: error: {e}");
+    ExitCode::from(e.exit_code())
+}
+
+/// Parse flags. A usage error is one line (clap's first) and exit 2; --help and --version
+/// print as usual and exit 0.
+fn parse<S: Step>() -> std::result::Result<Cli<S::Args>, ExitCode> {
+    let command = Cli::<S::Args>::command()
+        .name(S::TOOL)
+        .bin_name(S::TOOL)
+        .about(S::ABOUT)
+        .version(env!("CARGO_PKG_VERSION"));
+    let parsed = command
+        .try_get_matches()
+        .and_then(|m| Cli::<S::Args>::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("{}: error: {first} (see {} --help)", S::TOOL, S::TOOL);
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+async fn execute<S: Step>(cli: Cli<S::Args>) -> Result<Doc> {
+    let Cli { common, args } = cli;
+    let started = Instant::now();
+    let mut doc = read_input(&common)?;
+
+    // Everything that can be checked without AWS is checked before the first call.
+    let app = resolve_app(&common, &doc)?;
+    let mut user_tags = doc.tags();
+    user_tags.extend(common.tags.iter().cloned());
+    S::check(&args, &doc)?;
+
+    let sdk = crate::aws::load_config(&common).await;
+    let region = crate::aws::region_of(&sdk)?;
+    if let Some(doc_region) = doc.region().filter(|r| *r != region) {
+        return Err(Error::usage(format!(
+            "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
+        )));
+    }
+    let identity = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .ctx("reading the caller identity (STS GetCallerIdentity); check your AWS credentials")?;
+    let account = identity.account().unwrap_or_default().to_owned();
+    if let Some(doc_account) = doc.account().filter(|a| *a != account) {
+        return Err(Error::usage(format!(
+            "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
+        )));
+    }
+    doc.set_app(&app);
+    doc.set_region(&region);
+    doc.set_account(&account);
+    doc.set_tags(&user_tags);
+
+    let section = <S::Section as Section>::NAME;
+    let mut tags = user_tags;
+    tags.insert(TAG_APP.into(), app.clone());
+    tags.insert(TAG_STEP.into(), section.into());
+    let cx = Cx {
+        tool: S::TOOL,
+        section,
+        sdk,
+        account,
+        region,
+        app,
+        doc: doc.clone(),
+        deadline: started + common.timeout,
+        common,
+        tags,
+    };
+
+    if cx.common.destroy {
+        S::destroy(&cx, &args).await?;
+        doc.remove(section);
+        return Ok(doc);
+    }
+    let observed = S::observe(&cx, &args).await?;
+    let plan = S::diff(&cx, &args, &observed)?;
+    if cx.common.plan {
+        for line in plan.lines() {
+            if !cx.common.quiet {
+                eprintln!("{line}");
+            }
+        }
+        eprintln!("{}: {}", S::TOOL, plan.summary());
+        let planned = S::planned(&cx, &args, &observed, &plan)?;
+        if plan.has_work() {
+            doc.put_planned(&planned);
+        } else {
+            doc.put(&planned);
+        }
+        return Ok(doc);
+    }
+    for line in plan.lines() {
+        tracing::debug!("{}", line.trim_start());
+    }
+    let written = S::apply(&cx, &args, observed, plan).await?;
+    doc.put(&written);
+    Ok(doc)
+}
+
+fn resolve_app(common: &Common, doc: &Doc) -> Result<String> {
+    let app = match (common.app.as_deref(), doc.app()) {
+        (Some(flag), Some(in_doc)) if flag != in_doc => {
+            return Err(Error::usage(format!(
+                "--app {flag} does not match the document's app {in_doc}; drop --app or use the document of {flag}"
+            )));
+        }
+        (Some(flag), _) => flag.to_owned(),
+        (None, Some(in_doc)) => in_doc.to_owned(),
+        (None, None) => DEFAULT_APP.to_owned(),
+    };
+    check_app_name(&app).map_err(Error::usage)?;
+    Ok(app)
+}
+
+/// The input document: `--in` files deep-merged, else stdin; no stdin (a terminal) or an
+/// empty one starts a new document.
+fn read_input(common: &Common) -> Result<Doc> {
+    if !common.inputs.is_empty() {
+        let mut merged: Option<Doc> = None;
+        for path in &common.inputs {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::usage(format!("cannot read --in {}: {e}", path.display())))?;
+            let doc =
+                Doc::parse(&text).map_err(|e| Error::usage(format!("{}: {e}", path.display())))?;
+            match &mut merged {
+                None => merged = Some(doc),
+                Some(m) => m.merge(doc)?,
+            }
+        }
+        return Ok(merged.unwrap_or_default());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(Doc::new());
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::usage(format!("cannot read the document from stdin: {e}")))?;
+    Ok(Doc::parse(&text)?)
+}

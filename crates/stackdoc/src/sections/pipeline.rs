@@ -1,0 +1,29 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Section, non_empty};
+
+/// Written by pipeline-up, the last step: the CI/CD resources, and the application URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub bucket: String,
+    pub topic_arn: String,
+    pub codebuild_project: String,
+    pub codebuild_project_arn: String,
+    pub codebuild_role_arn: String,
+    pub pipeline_name: String,
+    pub pipeline_arn: String,
+    pub pipeline_role_arn: String,
+    pub notification_rule_arn: String,
+    /// "github-v1" or "codestar-connection".
+    pub source_kind: String,
+    /// The application's URL (the ALB's), which `make up` prints at the end.
+    pub url: String,
+}
+
+impl Section for Pipeline {
+    const NAME: &'static str = "pipeline";
+    const PRODUCER: &'static str = "pipeline-up";
+    fn validate(&self) -> Result<(), String> {
+        non_empty(&[("pipeline_arn", &self.pipeline_arn), ("url", &self.url)])
+    }
+}

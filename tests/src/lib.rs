@@ -1,0 +1,1 @@
+//! End-to-end tests of whole chains against the emulator live in tests/; this crate has no code.
