@@ -140,3 +140,15 @@ fn a_document_from_another_account_is_refused() {
     assert!(line.contains("account 999999999999"), "{line}");
     emu.calls_since(mark).assert_no_mutations();
 }
+
+#[test]
+fn the_core_fixture_is_a_valid_core_section() {
+    let emu = Emulator::start();
+    let doc = testkit::fixtures::secrets_and_roles(&emu, "fixture", TOKEN);
+    let core = testkit::fixtures::core_infra(&emu, "core-infra");
+    let doc = testkit::fixtures::with(doc, "core", core);
+    assert_eq!(doc["core"]["private_subnets"].as_array().unwrap().len(), 3);
+    // Any tool accepts it: slr-check keeps the section exactly.
+    let out = emu.tool("slr-check").doc(&doc).run().ok();
+    assert_eq!(out["core"], doc["core"]);
+}

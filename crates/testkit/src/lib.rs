@@ -7,6 +7,8 @@
 //! out.assert_ok();
 //! ```
 
+pub mod fixtures;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};

@@ -1,16 +1,29 @@
 """Where moto differs from AWS in ways stagehand depends on, this package makes it act like AWS.
 
-Each module fixes one service; `install()` applies the patches to moto's backends, and
-`routes()` returns the services the layer answers itself (moto has no such service).
+One module per service. A module may define:
+  install()  patch moto's backends (called once, before serving);
+  ROUTES     {signing name: handler} for services the layer answers itself (moto has none);
+             a handler is called as handler(environ, start_response, body, region, action).
+Modules are discovered by name, so adding a service is adding a file.
 """
 
-from . import holds, iam
+import importlib
+import pkgutil
+
+_modules = [
+    importlib.import_module(f"{__name__}.{m.name}")
+    for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+]
 
 
 def install():
-    iam.install()
-    holds.install()
+    for module in _modules:
+        if hasattr(module, "install"):
+            module.install()
 
 
 def routes():
-    return {}
+    table = {}
+    for module in _modules:
+        table.update(getattr(module, "ROUTES", {}))
+    return table
