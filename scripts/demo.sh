@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
-# make demo: start the local emulator and run the stack's tools against it, then print the
-# document. Leaves the emulator running for a look around; `make demo-down` stops it.
+# make demo: start the local emulator, bring the whole stack up on it with a placeholder
+# GitHub token and repository, and show what was created. Leaves the emulator running for a
+# look around. `scripts/demo.sh down` (make demo-down) tears the stack down and stops it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+export STACK="${STACK:-$ROOT/stack.json}"
+
+if [[ "${1:-}" == "down" ]]; then
+  if scripts/emulator.sh url >/dev/null 2>&1; then
+    eval "$(scripts/emulator.sh env)"
+    if [[ -s "$STACK" ]]; then
+      DB_ARGS="--skip-final-snapshot" SVC_ARGS="--force --delete-logs" \
+      SECRETS_ARGS="--force-delete-without-recovery" scripts/down.sh
+    fi
+  fi
+  scripts/emulator.sh stop
+  rm -f "$STACK"
+  exit 0
+fi
+
 scripts/emulator.sh start
 eval "$(scripts/emulator.sh env)"
-export GITHUB_TOKEN="${GITHUB_TOKEN:-ghp_demo_placeholder_token_not_real}"
-STACK="${STACK:-stack.json}"
-BIN=target/debug
+export GITHUB_TOKEN="${GITHUB_TOKEN:-ghp_demo_placeholder_not_a_real_token}"
+export REPO_OWNER="${REPO_OWNER:-example-org}" REPO_NAME="${REPO_NAME:-backstage-app}"
 
-$BIN/secrets-init </dev/null | $BIN/slr-check --create >"$STACK.next"
-mv "$STACK.next" "$STACK"
+url="$(scripts/up.sh)"
 echo
-cat "$STACK"
+echo "What was created (from $STACK):"
+target/debug/stack-doc table "$STACK" | sed 's/^/  /'
 echo
-echo "The document is in $STACK. Look around the emulator with, for example:"
-echo "  aws --endpoint-url $AWS_ENDPOINT_URL --region $AWS_REGION secretsmanager list-secrets"
+echo "Application URL: $url"
+echo
+echo "The emulator keeps running at $AWS_ENDPOINT_URL. Look around with, for example:"
+echo "  aws --endpoint-url $AWS_ENDPOINT_URL --region $AWS_REGION ecs describe-services --cluster core-infra --services backstage"
+echo "  aws --endpoint-url $AWS_ENDPOINT_URL --region $AWS_REGION rds describe-db-clusters"
+echo "or aim the tools at it:  eval \"\$(scripts/emulator.sh env)\"; make plan"
 echo "Tear down with: make demo-down"

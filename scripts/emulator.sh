@@ -10,7 +10,7 @@
 # State lives in .stagehand/ (pid, url, log). Tests start their own emulators instead.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.stagehand"
+STATE="${STAGEHAND_STATE:-$ROOT/.stagehand}"
 VENV="$ROOT/emulator/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
 

@@ -56,6 +56,10 @@ class Layer:
                 if fault.forward:
                     _drain(self.moto_app(environ, lambda *a, **k: None))
                 return _fault_response(fault, environ, service, start_response)
+        if path == "/moto-api/reset":
+            from . import fidelity
+
+            fidelity.reset()
         handler = self.routes.get(service)
         if handler is not None:
             return handler(environ, start_response, body, region, action)

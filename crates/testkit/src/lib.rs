@@ -110,7 +110,18 @@ impl Emulator {
 
     /// A tool process aimed at this emulator, with a clean AWS environment.
     pub fn tool(&self, name: &str) -> Tool {
-        let mut cmd = Command::new(tool_path(name));
+        self.command(name, Command::new(tool_path(name)))
+    }
+
+    /// A script of the project (path relative to the workspace root, e.g. "scripts/up.sh"),
+    /// or `make` with targets, aimed at this emulator like [`Emulator::tool`].
+    pub fn script(&self, path: &str) -> Tool {
+        let mut cmd = Command::new(root().join(path));
+        cmd.current_dir(root());
+        self.command(path, cmd)
+    }
+
+    fn command(&self, name: &str, mut cmd: Command) -> Tool {
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();
             if key.starts_with("AWS_")

@@ -2,6 +2,7 @@
 
 One module per service. A module may define:
   install()  patch moto's backends (called once, before serving);
+  reset()    forget the module's own state (on POST /moto-api/reset, beside moto's);
   ROUTES     {signing name: handler} for services the layer answers itself (moto has none);
              a handler is called as handler(environ, start_response, body, region, action).
 Modules are discovered by name, so adding a service is adding a file.
@@ -27,3 +28,9 @@ def routes():
     for module in _modules:
         table.update(getattr(module, "ROUTES", {}))
     return table
+
+
+def reset():
+    for module in _modules:
+        if hasattr(module, "reset"):
+            module.reset()
