@@ -5,14 +5,21 @@ use super::{Section, non_empty};
 /// Written by pipeline-up, the last step: the CI/CD resources, and the application URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
+    /// The artifact bucket.
     pub bucket: String,
+    pub bucket_arn: String,
+    /// The SNS topic the notification rule publishes to.
+    pub topic_name: String,
     pub topic_arn: String,
     pub codebuild_project: String,
     pub codebuild_project_arn: String,
+    pub codebuild_role_name: String,
     pub codebuild_role_arn: String,
     pub pipeline_name: String,
     pub pipeline_arn: String,
+    pub pipeline_role_name: String,
     pub pipeline_role_arn: String,
+    pub notification_rule_name: String,
     pub notification_rule_arn: String,
     /// "github-v1" or "codestar-connection".
     pub source_kind: String,
@@ -24,6 +31,20 @@ impl Section for Pipeline {
     const NAME: &'static str = "pipeline";
     const PRODUCER: &'static str = "pipeline-up";
     fn validate(&self) -> Result<(), String> {
-        non_empty(&[("pipeline_arn", &self.pipeline_arn), ("url", &self.url)])
+        non_empty(&[
+            ("bucket", &self.bucket),
+            ("pipeline_arn", &self.pipeline_arn),
+            ("url", &self.url),
+        ])?;
+        if !matches!(
+            self.source_kind.as_str(),
+            "github-v1" | "codestar-connection"
+        ) {
+            return Err(format!(
+                "\"source_kind\" is {:?}, not \"github-v1\" or \"codestar-connection\"",
+                self.source_kind
+            ));
+        }
+        Ok(())
     }
 }
