@@ -152,3 +152,31 @@ fn the_core_fixture_is_a_valid_core_section() {
     let out = emu.tool("slr-check").doc(&doc).run().ok();
     assert_eq!(out["core"], doc["core"]);
 }
+
+#[test]
+fn throttling_5xx_and_dropped_connections_are_retried_by_every_tool() {
+    let emu = Emulator::start();
+    emu.faults(testkit::json!([
+        {"service": "secretsmanager", "action": "DescribeSecret", "kind": "throttle", "times": 2},
+        {"service": "secretsmanager", "action": "CreateSecret", "kind": "5xx", "times": 1},
+        {"service": "iam", "action": "CreateServiceLinkedRole", "kind": "drop", "times": 1},
+        {"service": "sts", "action": "GetCallerIdentity", "kind": "5xx", "times": 1}
+    ]));
+    let (doc, _) = pipeline(&emu, "", &["--create"]);
+    let calls = emu.calls_since(0);
+    // Each fault cost one extra attempt, and nothing was created twice.
+    assert_eq!(
+        calls.count("secretsmanager:CreateSecret"),
+        3,
+        "two secrets, one retried 5xx"
+    );
+    assert_eq!(
+        calls.count("iam:CreateServiceLinkedRole"),
+        3,
+        "two roles, one retried drop"
+    );
+    let sm = testkit::secretsmanager::Client::new(&emu.sdk());
+    let listed = emu.block_on(sm.list_secrets().send()).unwrap();
+    assert_eq!(listed.secret_list().len(), 2);
+    assert!(doc["slr"]["ecs_role_arn"].as_str().is_some());
+}
