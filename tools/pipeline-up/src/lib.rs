@@ -24,11 +24,12 @@ pub struct PipelineUp;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// GitHub owner (user or organisation) of the Backstage app's repository
-    #[arg(long, value_name = "OWNER", required_unless_present = "destroy")]
+    /// GitHub owner (user or organisation) of the Backstage app's repository (required, except
+    /// with --destroy)
+    #[arg(long, value_name = "OWNER")]
     pub repo_owner: Option<String>,
-    /// Name of the Backstage app's GitHub repository
-    #[arg(long, value_name = "NAME", required_unless_present = "destroy")]
+    /// Name of the Backstage app's GitHub repository (required, except with --destroy)
+    #[arg(long, value_name = "NAME")]
     pub repo_name: Option<String>,
     /// Branch the pipeline follows
     #[arg(long, default_value = "main", value_name = "BRANCH")]

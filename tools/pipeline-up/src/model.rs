@@ -288,9 +288,14 @@ pub fn desired(
 ) -> Result<Desired> {
     let (owner, repo) = match (&args.repo_owner, &args.repo_name) {
         (Some(o), Some(r)) => (o.clone(), r.clone()),
-        _ => {
+        (None, _) => {
             return Err(Error::usage(
-                "pipeline-up needs the app's GitHub repository; pass --repo-owner OWNER and --repo-name NAME",
+                "no --repo-owner given: pipeline-up needs the app's GitHub repository; pass --repo-owner OWNER --repo-name NAME",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(Error::usage(
+                "no --repo-name given: pipeline-up needs the app's GitHub repository; pass --repo-owner OWNER --repo-name NAME",
             ));
         }
     };
