@@ -1,0 +1,149 @@
+//! Fixtures for db-up's tests: the document its inputs give it, and independent describe
+//! helpers (plain SDK calls, never db-up's code).
+
+#![allow(dead_code)]
+
+use testkit::{Emulator, Value, ec2, fixtures, rds, secretsmanager, ssm};
+
+pub const APP: &str = "unicorn-ui";
+pub const CLUSTER: &str = "unicorn-ui-db";
+pub const INSTANCE: &str = "unicorn-ui-db-1";
+pub const TOKEN: &str = "ghp_DbUpTestToken0123456789abcdefABCD";
+
+/// `secrets-init | slr-check --create` for APP, plus a core-infra made with plain SDK calls.
+pub fn stack(emu: &Emulator) -> Value {
+    let doc = fixtures::secrets_and_roles(emu, APP, TOKEN);
+    let core = fixtures::core_infra(emu, "core-infra");
+    fixtures::with(doc, "core", core)
+}
+
+/// The DB master password, read from Secrets Manager by the test itself.
+pub fn password(emu: &Emulator, doc: &Value) -> String {
+    let sm = secretsmanager::Client::new(&emu.sdk());
+    let arn = doc["secrets"]["db_password"]["arn"].as_str().unwrap();
+    let out = emu
+        .block_on(sm.get_secret_value().secret_id(arn).send())
+        .expect("get the DB password");
+    out.secret_string().unwrap().to_owned()
+}
+
+pub fn rds(emu: &Emulator) -> rds::Client {
+    rds::Client::new(&emu.sdk())
+}
+
+pub fn cluster(emu: &Emulator, id: &str) -> Option<rds::types::DbCluster> {
+    match emu.block_on(
+        rds(emu)
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send(),
+    ) {
+        Ok(out) => out.db_clusters().first().cloned(),
+        Err(e) => {
+            let text = format!("{e:?}");
+            assert!(
+                text.contains("DBClusterNotFound"),
+                "describe cluster: {text}"
+            );
+            None
+        }
+    }
+}
+
+pub fn instance(emu: &Emulator, id: &str) -> Option<rds::types::DbInstance> {
+    match emu.block_on(
+        rds(emu)
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send(),
+    ) {
+        Ok(out) => out.db_instances().first().cloned(),
+        Err(e) => {
+            let text = format!("{e:?}");
+            assert!(
+                text.contains("DBInstanceNotFound"),
+                "describe instance: {text}"
+            );
+            None
+        }
+    }
+}
+
+pub fn subnet_group(emu: &Emulator, name: &str) -> Option<rds::types::DbSubnetGroup> {
+    match emu.block_on(
+        rds(emu)
+            .describe_db_subnet_groups()
+            .db_subnet_group_name(name)
+            .send(),
+    ) {
+        Ok(out) => out.db_subnet_groups().first().cloned(),
+        Err(e) => {
+            let text = format!("{e:?}");
+            assert!(
+                text.contains("DBSubnetGroupNotFound"),
+                "describe subnet group: {text}"
+            );
+            None
+        }
+    }
+}
+
+pub fn cluster_snapshots(emu: &Emulator) -> Vec<rds::types::DbClusterSnapshot> {
+    emu.block_on(rds(emu).describe_db_cluster_snapshots().send())
+        .expect("describe cluster snapshots")
+        .db_cluster_snapshots()
+        .to_vec()
+}
+
+pub fn security_group(emu: &Emulator, id: &str) -> ec2::types::SecurityGroup {
+    let ec2c = ec2::Client::new(&emu.sdk());
+    emu.block_on(ec2c.describe_security_groups().group_ids(id).send())
+        .expect("describe security group")
+        .security_groups()
+        .first()
+        .cloned()
+        .expect("the group exists")
+}
+
+/// Security groups carrying `stagehand:step=db` for APP.
+pub fn db_tagged_groups(emu: &Emulator) -> Vec<ec2::types::SecurityGroup> {
+    let ec2c = ec2::Client::new(&emu.sdk());
+    let filter = |k: &str, v: &str| {
+        ec2::types::Filter::builder()
+            .name(format!("tag:{k}"))
+            .values(v)
+            .build()
+    };
+    emu.block_on(
+        ec2c.describe_security_groups()
+            .filters(filter("stagehand:app", APP))
+            .filters(filter("stagehand:step", "db"))
+            .send(),
+    )
+    .expect("describe security groups")
+    .security_groups()
+    .to_vec()
+}
+
+pub fn params(emu: &Emulator) -> Vec<ssm::types::Parameter> {
+    let client = ssm::Client::new(&emu.sdk());
+    let names = ["HOST", "PORT", "USER"].map(|p| format!("/{APP}/POSTGRES_{p}"));
+    emu.block_on(
+        client
+            .get_parameters()
+            .set_names(Some(names.to_vec()))
+            .send(),
+    )
+    .expect("get parameters")
+    .parameters()
+    .to_vec()
+}
+
+/// Every rds request since `mark`, with its (redacted) params.
+pub fn rds_requests(emu: &Emulator, mark: u64) -> Vec<Value> {
+    emu.calls_since(mark)
+        .requests()
+        .into_iter()
+        .filter(|r| r["service"] == "rds")
+        .collect()
+}
