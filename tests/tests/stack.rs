@@ -17,7 +17,10 @@ impl Stack {
         let dir = std::env::temp_dir().join(format!("stagehand-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        Stack { emu: Emulator::start(), dir }
+        Stack {
+            emu: Emulator::start(),
+            dir,
+        }
     }
 
     fn stack_path(&self) -> PathBuf {
@@ -59,7 +62,11 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
     let url = doc["pipeline"]["url"].as_str().expect("pipeline.url");
     assert!(url.starts_with("http://"), "{url}");
     assert_eq!(out.stdout.trim(), url, "up.sh prints the application URL");
-    assert!(!std::fs::read_to_string(stack.stack_path()).unwrap().contains(TOKEN));
+    assert!(
+        !std::fs::read_to_string(stack.stack_path())
+            .unwrap()
+            .contains(TOKEN)
+    );
 
     let emu = &stack.emu;
     let sdk = emu.sdk();
@@ -68,10 +75,18 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
         let sm = testkit::secretsmanager::Client::new(&sdk);
         for key in ["github_token", "db_password"] {
             let arn = doc["secrets"][key]["arn"].as_str().unwrap();
-            sm.describe_secret().secret_id(arn).send().await.expect("secret exists");
+            sm.describe_secret()
+                .secret_id(arn)
+                .send()
+                .await
+                .expect("secret exists");
         }
         let iam = testkit::iam::Client::new(&sdk);
-        iam.get_role().role_name("AWSServiceRoleForCodeStarNotifications").send().await.expect("CodeStar role");
+        iam.get_role()
+            .role_name("AWSServiceRoleForCodeStarNotifications")
+            .send()
+            .await
+            .expect("CodeStar role");
 
         // VPC, subnets, NAT, cluster, namespace.
         let ec2 = testkit::ec2::Client::new(&sdk);
@@ -80,53 +95,130 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
         assert_eq!(vpcs.vpcs().len(), 1);
         let subnets = ec2
             .describe_subnets()
-            .filters(testkit::ec2::types::Filter::builder().name("vpc-id").values(vpc_id).build())
+            .filters(
+                testkit::ec2::types::Filter::builder()
+                    .name("vpc-id")
+                    .values(vpc_id)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
         assert_eq!(subnets.subnets().len(), 6);
         let nats = ec2
             .describe_nat_gateways()
-            .filter(testkit::ec2::types::Filter::builder().name("vpc-id").values(vpc_id).build())
+            .filter(
+                testkit::ec2::types::Filter::builder()
+                    .name("vpc-id")
+                    .values(vpc_id)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
-        assert_eq!(nats.nat_gateways().iter().filter(|n| n.state().map(|s| s.as_str()) == Some("available")).count(), 1);
+        assert_eq!(
+            nats.nat_gateways()
+                .iter()
+                .filter(|n| n.state().map(|s| s.as_str()) == Some("available"))
+                .count(),
+            1
+        );
         let ecs = testkit::ecs::Client::new(&sdk);
         let cluster_arn = doc["core"]["cluster_arn"].as_str().unwrap();
-        let clusters = ecs.describe_clusters().clusters(cluster_arn).send().await.unwrap();
+        let clusters = ecs
+            .describe_clusters()
+            .clusters(cluster_arn)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(clusters.clusters()[0].status(), Some("ACTIVE"));
         let sd = testkit::servicediscovery::Client::new(&sdk);
-        sd.get_namespace().id(doc["core"]["namespace_id"].as_str().unwrap()).send().await.expect("namespace");
+        sd.get_namespace()
+            .id(doc["core"]["namespace_id"].as_str().unwrap())
+            .send()
+            .await
+            .expect("namespace");
 
         // Aurora cluster and instance, subnet group, groups, parameters.
         let rds = testkit::rds::Client::new(&sdk);
-        let c = rds.describe_db_clusters().db_cluster_identifier(doc["db"]["cluster_id"].as_str().unwrap()).send().await.unwrap();
+        let c = rds
+            .describe_db_clusters()
+            .db_cluster_identifier(doc["db"]["cluster_id"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
         let c = &c.db_clusters()[0];
         assert_eq!(c.engine(), Some("aurora-postgresql"));
         assert!(c.serverless_v2_scaling_configuration().is_some());
-        rds.describe_db_instances().db_instance_identifier(doc["db"]["instance_id"].as_str().unwrap()).send().await.expect("instance");
-        rds.describe_db_subnet_groups().db_subnet_group_name(doc["db"]["subnet_group"].as_str().unwrap()).send().await.expect("subnet group");
+        rds.describe_db_instances()
+            .db_instance_identifier(doc["db"]["instance_id"].as_str().unwrap())
+            .send()
+            .await
+            .expect("instance");
+        rds.describe_db_subnet_groups()
+            .db_subnet_group_name(doc["db"]["subnet_group"].as_str().unwrap())
+            .send()
+            .await
+            .expect("subnet group");
         for key in ["db_security_group_id", "client_security_group_id"] {
-            ec2.describe_security_groups().group_ids(doc["db"][key].as_str().unwrap()).send().await.expect("db groups");
+            ec2.describe_security_groups()
+                .group_ids(doc["db"][key].as_str().unwrap())
+                .send()
+                .await
+                .expect("db groups");
         }
         let ssm = testkit::ssm::Client::new(&sdk);
-        let names: Vec<String> = doc["db"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect();
-        let params = ssm.get_parameters().set_names(Some(names)).send().await.unwrap();
+        let names: Vec<String> = doc["db"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
+        let params = ssm
+            .get_parameters()
+            .set_names(Some(names))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(params.parameters().len(), 3);
 
         // ALB, target group, listener.
         let elb = testkit::elbv2::Client::new(&sdk);
-        let lbs = elb.describe_load_balancers().load_balancer_arns(doc["alb"]["arn"].as_str().unwrap()).send().await.unwrap();
-        assert_eq!(lbs.load_balancers()[0].scheme().map(|s| s.as_str()), Some("internet-facing"));
-        elb.describe_target_groups().target_group_arns(doc["alb"]["target_group_arn"].as_str().unwrap()).send().await.expect("tg");
-        let listeners = elb.describe_listeners().load_balancer_arn(doc["alb"]["arn"].as_str().unwrap()).send().await.unwrap();
+        let lbs = elb
+            .describe_load_balancers()
+            .load_balancer_arns(doc["alb"]["arn"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            lbs.load_balancers()[0].scheme().map(|s| s.as_str()),
+            Some("internet-facing")
+        );
+        elb.describe_target_groups()
+            .target_group_arns(doc["alb"]["target_group_arn"].as_str().unwrap())
+            .send()
+            .await
+            .expect("tg");
+        let listeners = elb
+            .describe_listeners()
+            .load_balancer_arn(doc["alb"]["arn"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
         assert!(listeners.listeners().iter().any(|l| l.port() == Some(80)));
 
         // ECR repository, task definition, service, Cloud Map service, log group, roles.
         let ecr = testkit::ecr::Client::new(&sdk);
-        ecr.describe_repositories().repository_names(doc["svc"]["repository_name"].as_str().unwrap()).send().await.expect("repository");
-        ecs.describe_task_definition().task_definition(doc["svc"]["task_definition_arn"].as_str().unwrap()).send().await.expect("task definition");
+        ecr.describe_repositories()
+            .repository_names(doc["svc"]["repository_name"].as_str().unwrap())
+            .send()
+            .await
+            .expect("repository");
+        ecs.describe_task_definition()
+            .task_definition(doc["svc"]["task_definition_arn"].as_str().unwrap())
+            .send()
+            .await
+            .expect("task definition");
         let services = ecs
             .describe_services()
             .cluster(cluster_arn)
@@ -135,29 +227,81 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
             .await
             .unwrap();
         assert_eq!(services.services()[0].status(), Some("ACTIVE"));
-        let sd_id = doc["svc"]["cloudmap_service_arn"].as_str().unwrap().rsplit('/').next().unwrap();
-        sd.get_service().id(sd_id).send().await.expect("cloud map service");
+        let sd_id = doc["svc"]["cloudmap_service_arn"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        sd.get_service()
+            .id(sd_id)
+            .send()
+            .await
+            .expect("cloud map service");
         let logs = testkit::logs::Client::new(&sdk);
-        let groups = logs.describe_log_groups().log_group_name_prefix(doc["svc"]["log_group"].as_str().unwrap()).send().await.unwrap();
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix(doc["svc"]["log_group"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(groups.log_groups().len(), 1);
         for key in ["execution_role_arn", "task_role_arn"] {
-            let name = doc["svc"][key].as_str().unwrap().rsplit('/').next().unwrap();
-            iam.get_role().role_name(name).send().await.expect("task role");
+            let name = doc["svc"][key]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap();
+            iam.get_role()
+                .role_name(name)
+                .send()
+                .await
+                .expect("task role");
         }
 
         // Bucket, topic, project, pipeline, notification rule.
-        let s3 = testkit::s3::Client::from_conf(testkit::s3::config::Builder::from(&sdk).force_path_style(true).build());
-        s3.head_bucket().bucket(doc["pipeline"]["bucket"].as_str().unwrap()).send().await.expect("bucket");
+        let s3 = testkit::s3::Client::from_conf(
+            testkit::s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.head_bucket()
+            .bucket(doc["pipeline"]["bucket"].as_str().unwrap())
+            .send()
+            .await
+            .expect("bucket");
         let sns = testkit::sns::Client::new(&sdk);
-        sns.get_topic_attributes().topic_arn(doc["pipeline"]["topic_arn"].as_str().unwrap()).send().await.expect("topic");
+        sns.get_topic_attributes()
+            .topic_arn(doc["pipeline"]["topic_arn"].as_str().unwrap())
+            .send()
+            .await
+            .expect("topic");
         let cb = testkit::codebuild::Client::new(&sdk);
-        let projects = cb.batch_get_projects().names(doc["pipeline"]["codebuild_project"].as_str().unwrap()).send().await.unwrap();
+        let projects = cb
+            .batch_get_projects()
+            .names(doc["pipeline"]["codebuild_project"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(projects.projects().len(), 1);
         let cp = testkit::codepipeline::Client::new(&sdk);
-        cp.get_pipeline().name(doc["pipeline"]["pipeline_name"].as_str().unwrap()).send().await.expect("pipeline");
+        cp.get_pipeline()
+            .name(doc["pipeline"]["pipeline_name"].as_str().unwrap())
+            .send()
+            .await
+            .expect("pipeline");
         let cs = testkit::codestar::Client::new(&sdk);
-        let rule = cs.describe_notification_rule().arn(doc["pipeline"]["notification_rule_arn"].as_str().unwrap()).send().await.unwrap();
-        assert_eq!(rule.targets()[0].target_address(), doc["pipeline"]["topic_arn"].as_str());
+        let rule = cs
+            .describe_notification_rule()
+            .arn(doc["pipeline"]["notification_rule_arn"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            rule.targets()[0].target_address(),
+            doc["pipeline"]["topic_arn"].as_str()
+        );
     });
 
     // Rerun: zero mutating calls, the same document.
@@ -171,18 +315,36 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
     let plan = stack.script("scripts/plan.sh").run();
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     emu.calls_since(mark).assert_no_mutations();
-    assert!(plan.stdout.starts_with("plan: 0 to create, 0 to update, 0 to delete,"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .starts_with("plan: 0 to create, 0 to update, 0 to delete,"),
+        "{}",
+        plan.stdout
+    );
 
     // Rerun one step: `make db` reruns db-up alone, changing nothing.
     let mark = emu.mark();
-    let make = stack.emu.script("/usr/bin/env").arg("make").arg("-s").arg("db").env("STACK", stack.stack_path()).run();
+    let make = stack
+        .emu
+        .script("/usr/bin/env")
+        .arg("make")
+        .arg("-s")
+        .arg("db")
+        .env("STACK", stack.stack_path())
+        .run();
     assert_eq!(make.code, 0, "{}", make.stderr);
     let calls = emu.calls_since(mark);
     calls.assert_no_mutations();
-    let services: std::collections::BTreeSet<String> =
-        calls.requests().iter().map(|r| r["service"].as_str().unwrap_or_default().to_owned()).collect();
+    let services: std::collections::BTreeSet<String> = calls
+        .requests()
+        .iter()
+        .map(|r| r["service"].as_str().unwrap_or_default().to_owned())
+        .collect();
     for other in ["ecs", "elasticloadbalancing", "codepipeline", "iam"] {
-        assert!(!services.contains(other), "make db called {other}: {services:?}");
+        assert!(
+            !services.contains(other),
+            "make db called {other}: {services:?}"
+        );
     }
     assert_eq!(stack.doc(), doc);
 }
@@ -192,14 +354,73 @@ fn tagged_leftovers(emu: &Emulator, app: &str) -> Vec<String> {
     let sdk = emu.sdk();
     let mut left = Vec::new();
     emu.block_on(async {
-        let tag_filter = || testkit::ec2::types::Filter::builder().name("tag:stagehand:app").values(app).build();
+        let tag_filter = || {
+            testkit::ec2::types::Filter::builder()
+                .name("tag:stagehand:app")
+                .values(app)
+                .build()
+        };
         let ec2 = testkit::ec2::Client::new(&sdk);
-        left.extend(ec2.describe_vpcs().filters(tag_filter()).send().await.unwrap().vpcs().iter().map(|v| format!("vpc {:?}", v.vpc_id())));
-        left.extend(ec2.describe_subnets().filters(tag_filter()).send().await.unwrap().subnets().iter().map(|v| format!("subnet {:?}", v.subnet_id())));
-        left.extend(ec2.describe_security_groups().filters(tag_filter()).send().await.unwrap().security_groups().iter().map(|v| format!("sg {:?}", v.group_id())));
-        left.extend(ec2.describe_internet_gateways().filters(tag_filter()).send().await.unwrap().internet_gateways().iter().map(|v| format!("igw {:?}", v.internet_gateway_id())));
-        left.extend(ec2.describe_route_tables().filters(tag_filter()).send().await.unwrap().route_tables().iter().map(|v| format!("rtb {:?}", v.route_table_id())));
-        left.extend(ec2.describe_addresses().filters(tag_filter()).send().await.unwrap().addresses().iter().map(|v| format!("eip {:?}", v.allocation_id())));
+        left.extend(
+            ec2.describe_vpcs()
+                .filters(tag_filter())
+                .send()
+                .await
+                .unwrap()
+                .vpcs()
+                .iter()
+                .map(|v| format!("vpc {:?}", v.vpc_id())),
+        );
+        left.extend(
+            ec2.describe_subnets()
+                .filters(tag_filter())
+                .send()
+                .await
+                .unwrap()
+                .subnets()
+                .iter()
+                .map(|v| format!("subnet {:?}", v.subnet_id())),
+        );
+        left.extend(
+            ec2.describe_security_groups()
+                .filters(tag_filter())
+                .send()
+                .await
+                .unwrap()
+                .security_groups()
+                .iter()
+                .map(|v| format!("sg {:?}", v.group_id())),
+        );
+        left.extend(
+            ec2.describe_internet_gateways()
+                .filters(tag_filter())
+                .send()
+                .await
+                .unwrap()
+                .internet_gateways()
+                .iter()
+                .map(|v| format!("igw {:?}", v.internet_gateway_id())),
+        );
+        left.extend(
+            ec2.describe_route_tables()
+                .filters(tag_filter())
+                .send()
+                .await
+                .unwrap()
+                .route_tables()
+                .iter()
+                .map(|v| format!("rtb {:?}", v.route_table_id())),
+        );
+        left.extend(
+            ec2.describe_addresses()
+                .filters(tag_filter())
+                .send()
+                .await
+                .unwrap()
+                .addresses()
+                .iter()
+                .map(|v| format!("eip {:?}", v.allocation_id())),
+        );
         left.extend(
             ec2.describe_nat_gateways()
                 .filter(tag_filter())
@@ -214,56 +435,210 @@ fn tagged_leftovers(emu: &Emulator, app: &str) -> Vec<String> {
         let ecs = testkit::ecs::Client::new(&sdk);
         let clusters = ecs.list_clusters().send().await.unwrap();
         if !clusters.cluster_arns().is_empty() {
-            let described = ecs.describe_clusters().set_clusters(Some(clusters.cluster_arns().to_vec())).send().await.unwrap();
-            left.extend(described.clusters().iter().filter(|c| c.status() == Some("ACTIVE")).map(|c| format!("cluster {:?}", c.cluster_name())));
+            let described = ecs
+                .describe_clusters()
+                .set_clusters(Some(clusters.cluster_arns().to_vec()))
+                .send()
+                .await
+                .unwrap();
+            left.extend(
+                described
+                    .clusters()
+                    .iter()
+                    .filter(|c| c.status() == Some("ACTIVE"))
+                    .map(|c| format!("cluster {:?}", c.cluster_name())),
+            );
         }
         let sd = testkit::servicediscovery::Client::new(&sdk);
-        left.extend(sd.list_namespaces().send().await.unwrap().namespaces().iter().map(|n| format!("namespace {:?}", n.name())));
-        left.extend(sd.list_services().send().await.unwrap().services().iter().map(|n| format!("cloud map service {:?}", n.name())));
+        left.extend(
+            sd.list_namespaces()
+                .send()
+                .await
+                .unwrap()
+                .namespaces()
+                .iter()
+                .map(|n| format!("namespace {:?}", n.name())),
+        );
+        left.extend(
+            sd.list_services()
+                .send()
+                .await
+                .unwrap()
+                .services()
+                .iter()
+                .map(|n| format!("cloud map service {:?}", n.name())),
+        );
         let rds = testkit::rds::Client::new(&sdk);
-        left.extend(rds.describe_db_clusters().send().await.unwrap().db_clusters().iter().map(|c| format!("db cluster {:?}", c.db_cluster_identifier())));
-        left.extend(rds.describe_db_instances().send().await.unwrap().db_instances().iter().map(|c| format!("db instance {:?}", c.db_instance_identifier())));
-        left.extend(rds.describe_db_subnet_groups().send().await.unwrap().db_subnet_groups().iter().map(|c| format!("db subnet group {:?}", c.db_subnet_group_name())));
+        left.extend(
+            rds.describe_db_clusters()
+                .send()
+                .await
+                .unwrap()
+                .db_clusters()
+                .iter()
+                .map(|c| format!("db cluster {:?}", c.db_cluster_identifier())),
+        );
+        left.extend(
+            rds.describe_db_instances()
+                .send()
+                .await
+                .unwrap()
+                .db_instances()
+                .iter()
+                .map(|c| format!("db instance {:?}", c.db_instance_identifier())),
+        );
+        left.extend(
+            rds.describe_db_subnet_groups()
+                .send()
+                .await
+                .unwrap()
+                .db_subnet_groups()
+                .iter()
+                .map(|c| format!("db subnet group {:?}", c.db_subnet_group_name())),
+        );
         let ssm = testkit::ssm::Client::new(&sdk);
-        left.extend(ssm.get_parameters_by_path().path(format!("/{app}")).recursive(true).send().await.unwrap().parameters().iter().map(|p| format!("parameter {:?}", p.name())));
+        left.extend(
+            ssm.get_parameters_by_path()
+                .path(format!("/{app}"))
+                .recursive(true)
+                .send()
+                .await
+                .unwrap()
+                .parameters()
+                .iter()
+                .map(|p| format!("parameter {:?}", p.name())),
+        );
         let elb = testkit::elbv2::Client::new(&sdk);
-        left.extend(elb.describe_load_balancers().send().await.unwrap().load_balancers().iter().map(|l| format!("alb {:?}", l.load_balancer_name())));
-        left.extend(elb.describe_target_groups().send().await.unwrap().target_groups().iter().map(|l| format!("tg {:?}", l.target_group_name())));
+        left.extend(
+            elb.describe_load_balancers()
+                .send()
+                .await
+                .unwrap()
+                .load_balancers()
+                .iter()
+                .map(|l| format!("alb {:?}", l.load_balancer_name())),
+        );
+        left.extend(
+            elb.describe_target_groups()
+                .send()
+                .await
+                .unwrap()
+                .target_groups()
+                .iter()
+                .map(|l| format!("tg {:?}", l.target_group_name())),
+        );
         let ecr = testkit::ecr::Client::new(&sdk);
-        left.extend(ecr.describe_repositories().send().await.unwrap().repositories().iter().map(|r| format!("ecr {:?}", r.repository_name())));
+        left.extend(
+            ecr.describe_repositories()
+                .send()
+                .await
+                .unwrap()
+                .repositories()
+                .iter()
+                .map(|r| format!("ecr {:?}", r.repository_name())),
+        );
         let logs = testkit::logs::Client::new(&sdk);
-        left.extend(logs.describe_log_groups().log_group_name_prefix(format!("/ecs/{app}")).send().await.unwrap().log_groups().iter().map(|g| format!("log group {:?}", g.log_group_name())));
+        left.extend(
+            logs.describe_log_groups()
+                .log_group_name_prefix(format!("/ecs/{app}"))
+                .send()
+                .await
+                .unwrap()
+                .log_groups()
+                .iter()
+                .map(|g| format!("log group {:?}", g.log_group_name())),
+        );
         let iam = testkit::iam::Client::new(&sdk);
         for role in iam.list_roles().send().await.unwrap().roles() {
-            let tags = iam.list_role_tags().role_name(role.role_name()).send().await.unwrap();
-            if tags.tags().iter().any(|t| t.key() == "stagehand:app" && t.value() == app) {
+            let tags = iam
+                .list_role_tags()
+                .role_name(role.role_name())
+                .send()
+                .await
+                .unwrap();
+            if tags
+                .tags()
+                .iter()
+                .any(|t| t.key() == "stagehand:app" && t.value() == app)
+            {
                 left.push(format!("role {}", role.role_name()));
             }
         }
-        let s3 = testkit::s3::Client::from_conf(testkit::s3::config::Builder::from(&sdk).force_path_style(true).build());
-        left.extend(s3.list_buckets().send().await.unwrap().buckets().iter().map(|b| format!("bucket {:?}", b.name())));
+        let s3 = testkit::s3::Client::from_conf(
+            testkit::s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        left.extend(
+            s3.list_buckets()
+                .send()
+                .await
+                .unwrap()
+                .buckets()
+                .iter()
+                .map(|b| format!("bucket {:?}", b.name())),
+        );
         let sns = testkit::sns::Client::new(&sdk);
-        left.extend(sns.list_topics().send().await.unwrap().topics().iter().map(|t| format!("topic {:?}", t.topic_arn())));
+        left.extend(
+            sns.list_topics()
+                .send()
+                .await
+                .unwrap()
+                .topics()
+                .iter()
+                .map(|t| format!("topic {:?}", t.topic_arn())),
+        );
         let cb = testkit::codebuild::Client::new(&sdk);
-        left.extend(cb.list_projects().send().await.unwrap().projects().iter().map(|p| format!("project {p}")));
+        left.extend(
+            cb.list_projects()
+                .send()
+                .await
+                .unwrap()
+                .projects()
+                .iter()
+                .map(|p| format!("project {p}")),
+        );
         let cp = testkit::codepipeline::Client::new(&sdk);
-        left.extend(cp.list_pipelines().send().await.unwrap().pipelines().iter().map(|p| format!("pipeline {:?}", p.name())));
+        left.extend(
+            cp.list_pipelines()
+                .send()
+                .await
+                .unwrap()
+                .pipelines()
+                .iter()
+                .map(|p| format!("pipeline {:?}", p.name())),
+        );
         let cs = testkit::codestar::Client::new(&sdk);
-        left.extend(cs.list_notification_rules().send().await.unwrap().notification_rules().iter().map(|r| format!("rule {:?}", r.arn())));
+        left.extend(
+            cs.list_notification_rules()
+                .send()
+                .await
+                .unwrap()
+                .notification_rules()
+                .iter()
+                .map(|r| format!("rule {:?}", r.arn())),
+        );
     });
     left
 }
 
 #[test]
-fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_and_up_works_again() {
+fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_and_up_works_again()
+{
     let stack = Stack::new("down");
     stack.up();
     let before = stack.doc();
-    let out = stack.script("scripts/down.sh").env("SVC_ARGS", "--delete-logs").run();
+    let out = stack
+        .script("scripts/down.sh")
+        .env("SVC_ARGS", "--delete-logs")
+        .run();
     assert_eq!(out.code, 0, "down.sh failed:\n{}", out.stderr);
     let after = stack.doc();
     for section in ["secrets", "slr", "core", "db", "alb", "svc", "pipeline"] {
-        assert!(after.get(section).is_none(), "{section} is still in the document after down");
+        assert!(
+            after.get(section).is_none(),
+            "{section} is still in the document after down"
+        );
     }
 
     let left = tagged_leftovers(&stack.emu, "backstage");
@@ -273,23 +648,44 @@ fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_
     let sdk = stack.emu.sdk();
     stack.emu.block_on(async {
         let rds = testkit::rds::Client::new(&sdk);
-        let snaps = rds.describe_db_cluster_snapshots().snapshot_type("manual").send().await.unwrap();
+        let snaps = rds
+            .describe_db_cluster_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .unwrap();
         let cluster = before["db"]["cluster_id"].as_str().unwrap();
         assert!(
-            snaps.db_cluster_snapshots().iter().any(|s| s.db_cluster_snapshot_identifier().unwrap_or_default().starts_with(&format!("{cluster}-final-"))),
+            snaps.db_cluster_snapshots().iter().any(|s| s
+                .db_cluster_snapshot_identifier()
+                .unwrap_or_default()
+                .starts_with(&format!("{cluster}-final-"))),
             "no final snapshot of {cluster}"
         );
         let sm = testkit::secretsmanager::Client::new(&sdk);
         for key in ["github_token", "db_password"] {
-            let d = sm.describe_secret().secret_id(before["secrets"][key]["arn"].as_str().unwrap()).send().await.unwrap();
-            assert!(d.deleted_date().is_some(), "{key} is not scheduled for deletion");
+            let d = sm
+                .describe_secret()
+                .secret_id(before["secrets"][key]["arn"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                d.deleted_date().is_some(),
+                "{key} is not scheduled for deletion"
+            );
         }
     });
 
     // Up again after down.
     stack.up();
     let again = stack.doc();
-    assert!(again["pipeline"]["url"].as_str().unwrap().starts_with("http://"));
+    assert!(
+        again["pipeline"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://")
+    );
 }
 
 #[test]
@@ -301,6 +697,9 @@ fn plan_on_a_fresh_account_chains_through_every_step_and_changes_nothing() {
     stack.emu.calls_since(mark).assert_no_mutations();
     let summary = out.stdout.trim();
     assert!(summary.starts_with("plan: "), "{summary}");
-    assert!(!summary.starts_with("plan: 0 to create"), "a fresh account has everything to create: {summary}");
+    assert!(
+        !summary.starts_with("plan: 0 to create"),
+        "a fresh account has everything to create: {summary}"
+    );
     assert!(!stack.stack_path().exists(), "plan.sh writes no document");
 }
