@@ -1,0 +1,242 @@
+//! Read-only calls: the load balancer, target group and security group, found by their
+//! deterministic names, looked up concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Listener};
+use kit::{AwsContext, Error, Result, aws};
+
+use crate::model::{DefaultAction, HealthCheck, LbNow, ListenerNow, TgNow};
+
+/// The load balancer named `name`, with its attributes, listeners and tags; None if absent.
+pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>> {
+    let found = match client.describe_load_balancers().names(name).send().await {
+        Ok(out) => out,
+        Err(e) if aws::is_not_found(&e) => return Ok(None),
+        Err(e) => {
+            return Err(Error::aws(format!(
+                "describing load balancer {name}: {}",
+                aws::describe(&e)
+            )));
+        }
+    };
+    let Some(lb) = found
+        .load_balancers()
+        .iter()
+        .find(|l| l.load_balancer_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
+    let (attrs, listeners, tags) = futures::try_join!(
+        async {
+            client
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(&arn)
+                .send()
+                .await
+                .ctx(format!("reading the attributes of load balancer {name}"))
+        },
+        async {
+            client
+                .describe_listeners()
+                .load_balancer_arn(&arn)
+                .send()
+                .await
+                .ctx(format!("describing the listeners of load balancer {name}"))
+        },
+        tags_of(client, &arn, name),
+    )?;
+    Ok(Some(LbNow {
+        dns_name: lb.dns_name().unwrap_or_default().to_owned(),
+        hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
+        state: lb
+            .state()
+            .and_then(|s| s.code())
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
+        scheme: lb
+            .scheme()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        lb_type: lb
+            .r#type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        vpc_id: lb.vpc_id().unwrap_or_default().to_owned(),
+        subnets: lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_owned))
+            .collect(),
+        security_groups: lb.security_groups().iter().cloned().collect(),
+        attrs: attrs
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
+            .collect(),
+        tags,
+        listeners: listeners.listeners().iter().map(listener_of).collect(),
+        arn,
+    }))
+}
+
+/// The target group named `name`, with its attributes and tags; None if absent.
+pub async fn target_group(client: &Client, name: &str) -> Result<Option<TgNow>> {
+    let found = match client.describe_target_groups().names(name).send().await {
+        Ok(out) => out,
+        Err(e) if aws::is_not_found(&e) => return Ok(None),
+        Err(e) => {
+            return Err(Error::aws(format!(
+                "describing target group {name}: {}",
+                aws::describe(&e)
+            )));
+        }
+    };
+    let Some(tg) = found
+        .target_groups()
+        .iter()
+        .find(|t| t.target_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let arn = tg.target_group_arn().unwrap_or_default().to_owned();
+    let (attrs, tags) = futures::try_join!(
+        async {
+            client
+                .describe_target_group_attributes()
+                .target_group_arn(&arn)
+                .send()
+                .await
+                .ctx(format!("reading the attributes of target group {name}"))
+        },
+        tags_of(client, &arn, name),
+    )?;
+    Ok(Some(TgNow {
+        protocol: tg
+            .protocol()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        port: tg.port().unwrap_or_default(),
+        target_type: tg
+            .target_type()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
+        health_check: HealthCheck {
+            protocol: tg
+                .health_check_protocol()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            port: tg.health_check_port().unwrap_or_default().to_owned(),
+            enabled: tg.health_check_enabled().unwrap_or(true),
+            path: tg.health_check_path().unwrap_or_default().to_owned(),
+            matcher: tg
+                .matcher()
+                .and_then(|m| m.http_code())
+                .unwrap_or_default()
+                .to_owned(),
+            healthy: tg.healthy_threshold_count().unwrap_or_default(),
+            unhealthy: tg.unhealthy_threshold_count().unwrap_or_default(),
+            interval: tg.health_check_interval_seconds().unwrap_or_default(),
+            timeout: tg.health_check_timeout_seconds().unwrap_or_default(),
+        },
+        attrs: attrs
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
+            .collect(),
+        tags,
+        arn,
+    }))
+}
+
+async fn tags_of(client: &Client, arn: &str, name: &str) -> Result<BTreeMap<String, String>> {
+    let out = client
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .ctx(format!("reading the tags of {name}"))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect())
+}
+
+fn listener_of(l: &Listener) -> ListenerNow {
+    ListenerNow {
+        arn: l.listener_arn().unwrap_or_default().to_owned(),
+        port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+        protocol: l
+            .protocol()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        ssl_policy: l.ssl_policy().map(str::to_owned),
+        certificate: l
+            .certificates()
+            .first()
+            .and_then(|c| c.certificate_arn())
+            .map(str::to_owned),
+        action: action_of(l.default_actions()),
+    }
+}
+
+/// The default actions reduced to what alb-up compares.
+pub fn action_of(actions: &[Action]) -> DefaultAction {
+    let [action] = actions else {
+        let kinds: Vec<&str> = actions
+            .iter()
+            .filter_map(|a| a.r#type().map(ActionTypeEnum::as_str))
+            .collect();
+        return DefaultAction::Other(format!("actions [{}]", kinds.join(", ")));
+    };
+    match action.r#type() {
+        Some(ActionTypeEnum::Forward) => {
+            let mut arns: BTreeSet<&str> = action.target_group_arn().into_iter().collect();
+            if let Some(cfg) = action.forward_config() {
+                arns.extend(
+                    cfg.target_groups()
+                        .iter()
+                        .filter_map(|t| t.target_group_arn()),
+                );
+            }
+            match arns.into_iter().collect::<Vec<_>>()[..] {
+                [one] => DefaultAction::Forward(Some(one.to_owned())),
+                _ => DefaultAction::Other("forward to several target groups".into()),
+            }
+        }
+        Some(ActionTypeEnum::Redirect) => {
+            let Some(r) = action.redirect_config() else {
+                return DefaultAction::Other("redirect".into());
+            };
+            let is = |v: Option<&str>, default: &str| v.unwrap_or(default) == default;
+            let https = r.protocol() == Some("HTTPS")
+                && r.port() == Some("443")
+                && is(r.host(), "#{host}")
+                && is(r.path(), "/#{path}")
+                && is(r.query(), "#{query}")
+                && r.status_code().map(|c| c.as_str()) == Some("HTTP_301");
+            if https {
+                DefaultAction::RedirectHttps
+            } else {
+                DefaultAction::Other(format!(
+                    "redirect {} to {}:{}",
+                    r.status_code().map(|c| c.as_str()).unwrap_or("?"),
+                    r.protocol().unwrap_or("#{protocol}"),
+                    r.port().unwrap_or("#{port}")
+                ))
+            }
+        }
+        Some(other) => DefaultAction::Other(other.as_str().to_owned()),
+        None => DefaultAction::Other("(none)".into()),
+    }
+}
