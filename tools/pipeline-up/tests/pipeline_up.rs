@@ -783,3 +783,93 @@ fn bad_input_exits_2_with_zero_mutating_calls() {
 
     emu.calls_since(mark).assert_no_mutations();
 }
+
+#[test]
+fn a_rule_changed_by_hand_is_put_back() {
+    let emu = Emulator::start();
+    let doc = stack(&emu);
+    let after = pipeline_up(&emu).doc(&doc).run().ok();
+    let arn = after["pipeline"]["notification_rule_arn"].as_str().unwrap();
+    let cs = codestar::Client::new(&emu.sdk());
+    emu.block_on(
+        cs.update_notification_rule()
+            .arn(arn)
+            .detail_type(codestar::types::DetailType::Basic)
+            .event_type_ids("codepipeline-pipeline-pipeline-execution-failed")
+            .send(),
+    )
+    .unwrap();
+    let mark = emu.mark();
+    let again = pipeline_up(&emu).doc(&after).run().ok();
+    let calls = emu.calls_since(mark);
+    assert_eq!(
+        calls.mutating_actions(),
+        ["codestar-notifications:UpdateNotificationRule"]
+    );
+    assert_eq!(again["pipeline"]["notification_rule_arn"], arn);
+    let rule = emu
+        .block_on(cs.describe_notification_rule().arn(arn).send())
+        .unwrap();
+    assert_eq!(rule.detail_type().unwrap().as_str(), "FULL");
+    assert_eq!(rule.event_types().len(), 3);
+}
+
+#[test]
+fn the_emulator_serves_the_notification_rule_api() {
+    let emu = Emulator::start();
+    let doc = stack(&emu);
+    let after = pipeline_up(&emu).doc(&doc).run().ok();
+    let arn = after["pipeline"]["notification_rule_arn"].as_str().unwrap();
+    let cs = codestar::Client::new(&emu.sdk());
+    emu.block_on(async {
+        // Tags: add, list, remove.
+        cs.tag_resource()
+            .arn(arn)
+            .tags("team", "platform")
+            .send()
+            .await
+            .unwrap();
+        let tags = cs.list_tags_for_resource().arn(arn).send().await.unwrap();
+        let tags = tags.tags().unwrap();
+        assert_eq!(tags.get("team").map(String::as_str), Some("platform"));
+        assert_eq!(tags.get("stagehand:app").map(String::as_str), Some(APP));
+        cs.untag_resource()
+            .arn(arn)
+            .tag_keys("team")
+            .send()
+            .await
+            .unwrap();
+        let tags = cs.list_tags_for_resource().arn(arn).send().await.unwrap();
+        assert!(!tags.tags().unwrap().contains_key("team"));
+        // List by target address; an unknown rule is not found; delete is idempotent.
+        let listed = cs
+            .list_notification_rules()
+            .filters(
+                codestar::types::ListNotificationRulesFilter::builder()
+                    .name(codestar::types::ListNotificationRulesFilterName::TargetAddress)
+                    .value(after["pipeline"]["topic_arn"].as_str().unwrap())
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.notification_rules().len(), 1);
+        assert_eq!(listed.notification_rules()[0].arn(), Some(arn));
+        let missing = cs
+            .describe_notification_rule()
+            .arn(format!("{arn}0"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            missing
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+        );
+        cs.delete_notification_rule().arn(arn).send().await.unwrap();
+        cs.delete_notification_rule().arn(arn).send().await.unwrap();
+        let listed = cs.list_notification_rules().send().await.unwrap();
+        assert!(listed.notification_rules().is_empty());
+    });
+}
