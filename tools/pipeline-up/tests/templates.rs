@@ -105,7 +105,7 @@ fn buildspec_parses_and_has_the_four_phases() {
         .as_u64()
         .expect("nodejs runtime");
     assert!(
-        node >= 20 && node % 2 == 0,
+        node >= 20 && node.is_multiple_of(2),
         "nodejs {node} is not a current LTS"
     );
     let all = template("buildspec.yml");

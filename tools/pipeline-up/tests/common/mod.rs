@@ -226,7 +226,7 @@ fn svc(emu: &Emulator, core: &Value, alb: &Value) -> Value {
 }
 
 /// pipeline-up with the GitHub repository flags.
-pub fn pipeline_up<'a>(emu: &'a Emulator) -> testkit::Tool {
+pub fn pipeline_up(emu: &Emulator) -> testkit::Tool {
     emu.tool("pipeline-up")
         .args(["--repo-owner", OWNER, "--repo-name", REPO])
 }
