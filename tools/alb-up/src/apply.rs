@@ -24,6 +24,9 @@ pub struct Applied {
     pub listener_arns: Vec<String>,
 }
 
+/// A new target group's deregistration delay, as AWS documents it.
+const AWS_DEFAULT_DEREGISTRATION_DELAY: u32 = 300;
+
 fn tags(cx: &Cx) -> Vec<Tag> {
     cx.tags()
         .iter()
@@ -292,6 +295,9 @@ async fn ensure_tg(
                 .unwrap_or_default()
                 .to_owned();
             tracing::info!("created target group {name}");
+            if want.deregistration_delay == AWS_DEFAULT_DEREGISTRATION_DELAY {
+                return Ok(arn);
+            }
             elb.modify_target_group_attributes()
                 .target_group_arn(&arn)
                 .attributes(delay())

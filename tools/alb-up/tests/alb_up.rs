@@ -611,8 +611,29 @@ fn destroy_refuses_while_deletion_protection_is_on() {
         lb_attr(&emu, lb_arn, "deletion_protection.enabled").as_deref(),
         Some("false")
     );
-    emu.tool("alb-up").arg("--destroy").doc(&off).run().ok();
+    // --destroy works without the core section too (core-up --destroy may have run).
+    let mut without_core = off.clone();
+    without_core.as_object_mut().unwrap().remove("core");
+    emu.tool("alb-up")
+        .arg("--destroy")
+        .doc(&without_core)
+        .run()
+        .ok();
     assert!(all_lbs(&emu).is_empty());
+    let sgs = emu
+        .block_on(
+            ec2c(&emu)
+                .describe_security_groups()
+                .filters(
+                    testkit::ec2::types::Filter::builder()
+                        .name("group-name")
+                        .values("unicorn-ui-alb")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    assert!(sgs.security_groups().is_empty(), "the group is gone too");
 }
 
 #[test]
