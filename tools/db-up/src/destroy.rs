@@ -89,8 +89,10 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         .or_else(gone)?;
         match &snapshot {
             Some(s) => tracing::info!(
-                "deleting Aurora cluster {} with final snapshot {s} (restore with: aws rds restore-db-cluster-from-snapshot --snapshot-identifier {s})",
-                cl.id
+                "deleting Aurora cluster {} with final snapshot {s} (restore with: aws rds restore-db-cluster-from-snapshot --snapshot-identifier {s} --db-cluster-identifier {} --engine {})",
+                cl.id,
+                cl.id,
+                crate::ENGINE
             ),
             None => tracing::warn!(
                 "deleting Aurora cluster {} without a final snapshot (--skip-final-snapshot)",
@@ -100,7 +102,7 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         // The subnet group and the security groups stay in use until the cluster is gone.
         wait::until(
             cx,
-            &format!("Aurora cluster {} to be deleted", cl.id),
+            &format!("deletion of Aurora cluster {}", cl.id),
             || async {
                 Ok(match observe::cluster(cx, &c.rds, &cl.id).await? {
                     None => Poll::Ready(()),
@@ -123,7 +125,14 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
             if keep_network {
                 Ok(())
             } else {
-                security_groups::delete_owned(cx, &c.ec2, &groups).await
+                security_groups::delete_owned(cx, &c.ec2, &groups).await?;
+                for g in groups
+                    .iter()
+                    .filter(|g| cx.owns(g.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+                {
+                    tracing::info!("deleted security group {} ({})", g.name, g.id);
+                }
+                Ok(())
             }
         },
         delete_params(&c, param_tags),

@@ -246,7 +246,7 @@ fn rerun_makes_zero_mutating_calls() {
 fn no_wait_returns_with_the_endpoint_and_a_rerun_waits_without_changes() {
     let emu = Emulator::start();
     let input = stack(&emu);
-    emu.holds(json!({"rds_cluster_s": 4, "rds_instance_s": 4}));
+    emu.holds(json!({"rds_cluster_s": 8, "rds_instance_s": 8}));
     let doc = emu.tool("db-up").arg("--no-wait").doc(&input).run().ok();
     let c = cluster(&emu, CLUSTER).expect("the cluster exists");
     assert_eq!(
