@@ -177,13 +177,18 @@ fn parse<S: Step>() -> std::result::Result<Cli<S::Args>, ExitCode> {
             Err(ExitCode::SUCCESS)
         }
         Err(e) => {
+            // clap's message without its usage block, on one line: "the following required
+            // arguments were not provided: --repo-owner <OWNER>".
             let rendered = e.render().to_string();
-            let first = rendered
+            let lines: Vec<&str> = rendered
                 .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("{}: error: {first} (see {} --help)", S::TOOL, S::TOOL);
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let message = lines.join(" ");
+            let message = message.trim_start_matches("error: ");
+            eprintln!("{}: error: {message} (see {} --help)", S::TOOL, S::TOOL);
             Err(ExitCode::from(2))
         }
     }
