@@ -187,11 +187,7 @@ async fn group(
 ) -> Result<Group> {
     match found {
         Some(g) => Ok(g),
-        None => {
-            let g = security_groups::create(cx, &c.ec2, vpc_id, name, description).await?;
-            tracing::info!("created security group {name} ({})", g.id);
-            Ok(g)
-        }
+        None => security_groups::create(cx, &c.ec2, vpc_id, name, description).await,
     }
 }
 

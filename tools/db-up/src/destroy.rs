@@ -125,14 +125,7 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
             if keep_network {
                 Ok(())
             } else {
-                security_groups::delete_owned(cx, &c.ec2, &groups).await?;
-                for g in groups
-                    .iter()
-                    .filter(|g| cx.owns(g.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
-                {
-                    tracing::info!("deleted security group {} ({})", g.name, g.id);
-                }
-                Ok(())
+                security_groups::delete_owned(cx, &c.ec2, &groups).await
             }
         },
         delete_params(&c, param_tags),
