@@ -912,14 +912,22 @@ async fn ensure_role(
             .await
             .ctx(format!("setting the trust policy of IAM role {name}"))?;
     }
+    // A role IAM has just made may not be visible to every IAM endpoint yet: NoSuchEntity
+    // is retried with backoff until the deadline.
     let attaches = attach.iter().map(|p| async move {
-        c.iam
-            .attach_role_policy()
-            .role_name(name)
-            .policy_arn(p)
-            .send()
-            .await
-            .ctx(format!("attaching {p} to IAM role {name}"))
+        wait::retrying(
+            cx,
+            &format!("attaching {p} to IAM role {name}"),
+            role_not_visible,
+            move || {
+                c.iam
+                    .attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(p)
+                    .send()
+            },
+        )
+        .await
     });
     futures::future::try_join_all(attaches).await?;
     for p in detach {
@@ -933,14 +941,21 @@ async fn ensure_role(
         tracing::info!("detached {p} from IAM role {name}: svc-up grants nothing wider");
     }
     if inline {
-        c.iam
-            .put_role_policy()
-            .role_name(name)
-            .policy_name(policy_name)
-            .policy_document(want.inline.to_string())
-            .send()
-            .await
-            .ctx(format!("setting policy {policy_name} of IAM role {name}"))?;
+        let doc = want.inline.to_string();
+        wait::retrying(
+            cx,
+            &format!("setting policy {policy_name} of IAM role {name}"),
+            role_not_visible,
+            || {
+                c.iam
+                    .put_role_policy()
+                    .role_name(name)
+                    .policy_name(policy_name)
+                    .policy_document(&doc)
+                    .send()
+            },
+        )
+        .await?;
     }
     Ok(arn)
 }
@@ -1125,6 +1140,14 @@ async fn register_task_def(cx: &Cx, c: &Clients, td: &TaskDef) -> Result<String>
         .to_owned();
     tracing::info!("registered task definition {}", short_td(&arn));
     Ok(arn)
+}
+
+/// IAM answers NoSuchEntity "The role with name X cannot be found" for a role it has just
+/// made, for a moment (a missing policy is a different message and is not retried).
+fn role_not_visible<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> bool {
+    aws::is_not_found(e)
+        && e.message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("role"))
 }
 
 /// ECS answers this way while a role it was just given is not assumable yet (IAM

@@ -681,22 +681,40 @@ fn a_failed_rollout_exits_1_with_the_stopped_tasks_reasons() {
 }
 
 #[test]
-fn a_role_ecs_cannot_assume_yet_is_retried() {
+fn roles_ecs_or_iam_cannot_use_yet_are_retried() {
     let emu = Emulator::start();
     let input = stack(&emu, APP);
-    emu.faults(json!([{
-        "service": "ecs", "action": "CreateService", "kind": "error",
-        "code": "InvalidParameterException",
-        "message": "ECS was unable to assume the role 'arn:aws:iam::123456789012:role/unicorn-ui-task-execution' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.",
-        "times": 2
-    }]));
+    emu.faults(json!([
+        {
+            "service": "ecs", "action": "CreateService", "kind": "error",
+            "code": "InvalidParameterException",
+            "message": "ECS was unable to assume the role 'arn:aws:iam::123456789012:role/unicorn-ui-task-execution' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.",
+            "times": 2
+        },
+        {
+            "service": "iam", "action": "PutRolePolicy", "kind": "error",
+            "code": "NoSuchEntity", "status": "404 Not Found",
+            "message": "The role with name unicorn-ui-task-execution cannot be found.",
+            "times": 1
+        }
+    ]));
     let mark = emu.mark();
     let doc = up(
         &emu,
         &input,
         &["--image", "public.ecr.aws/backstage/backstage:1.0"],
     );
-    assert_eq!(emu.calls_since(mark).count("ecs:CreateService"), 3);
+    let calls = emu.calls_since(mark);
+    assert_eq!(
+        calls.count("ecs:CreateService"),
+        3,
+        "retried until ECS could assume the role"
+    );
+    assert_eq!(
+        calls.count("iam:PutRolePolicy"),
+        3,
+        "two roles, one retried"
+    );
     assert!(service(&emu, &doc).service_arn().is_some());
 }
 
@@ -763,19 +781,15 @@ fn destroy_leaves_nothing_with_the_apps_tags() {
         "Cloud Map service deleted"
     );
     let ec2c = testkit::ec2::Client::new(&sdk);
-    let tagged = emu
-        .block_on(
-            ec2c.describe_security_groups()
-                .filters(
-                    testkit::ec2::types::Filter::builder()
-                        .name("tag:stagehand:step")
-                        .values("svc")
-                        .build(),
-                )
-                .send(),
-        )
-        .unwrap();
-    assert!(tagged.security_groups().is_empty(), "task group deleted");
+    let gone = emu.block_on(
+        ec2c.describe_security_groups()
+            .group_ids(doc["svc"]["security_group_id"].as_str().unwrap())
+            .send(),
+    );
+    assert!(
+        gone.is_err() || gone.unwrap().security_groups().is_empty(),
+        "task group deleted"
+    );
     // Others' resources stay.
     let alb_sg = emu
         .block_on(
