@@ -570,10 +570,16 @@ fn cpu_and_memory_change_registers_one_revision_and_updates_the_service() {
     );
 
     let mark = emu.mark();
-    let changed = up(
-        &emu,
-        &doc,
-        &[image[0], image[1], "--cpu", "2048", "--memory", "4096"],
+    let out = emu
+        .tool("svc-up")
+        .args([image[0], image[1], "--cpu", "2048", "--memory", "4096"])
+        .doc(&doc)
+        .run();
+    let changed = out.ok();
+    assert!(
+        out.stderr.contains("rollout IN_PROGRESS"),
+        "svc-up watched the new deployment roll out:\n{}",
+        out.stderr
     );
     let calls = emu.calls_since(mark);
     assert_eq!(calls.count("ecs:RegisterTaskDefinition"), 1);
