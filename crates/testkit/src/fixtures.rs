@@ -59,9 +59,24 @@ pub fn core_infra(emu: &Emulator, name: &str) -> Value {
         let cluster_arn = cluster.cluster().unwrap().cluster_arn().unwrap().to_owned();
         let sd = servicediscovery::Client::new(&sdk);
         let ns_name = format!("default.{name}.local");
-        sd.create_private_dns_namespace().name(&ns_name).vpc(&vpc_id).send().await.expect("create namespace");
-        let namespaces = sd.list_namespaces().send().await.expect("list namespaces");
-        let ns = namespaces.namespaces().iter().find(|n| n.name() == Some(ns_name.as_str())).expect("namespace listed");
+        // Namespace creation is asynchronous in AWS: follow the operation to its namespace id.
+        let op = sd.create_private_dns_namespace().name(&ns_name).vpc(&vpc_id).send().await.expect("create namespace");
+        let op_id = op.operation_id().expect("operation id").to_owned();
+        let ns_id = loop {
+            let got = sd.get_operation().operation_id(&op_id).send().await.expect("get operation");
+            let operation = got.operation().expect("operation");
+            match operation.status().map(|s| s.as_str()) {
+                Some("SUCCESS") => {
+                    let targets = operation.targets().expect("operation targets");
+                    let key = servicediscovery::types::OperationTargetType::Namespace;
+                    break targets.get(&key).expect("namespace target").clone();
+                }
+                Some("FAIL") => panic!("namespace creation failed: {:?}", operation.error_message()),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        };
+        let ns = sd.get_namespace().id(&ns_id).send().await.expect("get namespace");
+        let ns = ns.namespace().expect("namespace");
         json!({
             "name": name,
             "created": false,

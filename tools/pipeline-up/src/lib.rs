@@ -318,7 +318,8 @@ impl Step for PipelineUp {
         };
         match rule_op {
             None => plan.unchanged(resource, Op::Keep),
-            Some(_) if !now.codestar_role => {
+            // In a chained plan, a planned slr section means slr-check --create makes the role.
+            Some(_) if !now.codestar_role && !(cx.plan_only() && cx.doc.is_planned("slr")) => {
                 return Err(Error::aws(format!(
                     "the CodeStar Notifications service-linked role is missing, so the notification rule {} cannot be made; run slr-check --create (or aws iam create-service-linked-role --aws-service-name codestar-notifications.amazonaws.com), then rerun pipeline-up",
                     n.rule_name
