@@ -61,6 +61,17 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     let c = Clients::new(cx);
     let work = sort(plan);
     let n = &now.names;
+    // Nothing to change and both already available: there is nothing to wait for either.
+    let already_available = work.cluster.is_none()
+        && work.instance.is_none()
+        && now
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.status == "available")
+        && now
+            .instance
+            .as_ref()
+            .is_some_and(|i| i.status == "available");
     let vpc_id = now.upstream.vpc_id.clone().ok_or_else(|| {
         Error::usage("the core section has no VPC id; run core-up (without --plan) first")
     })?;
@@ -106,7 +117,9 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     )?;
 
     // 4. Wait for Aurora, unless asked not to.
-    let cluster = if cx.no_wait() {
+    let cluster = if already_available {
+        cluster
+    } else if cx.no_wait() {
         tracing::info!(
             "Aurora cluster {} is {}; not waiting (--no-wait); a rerun waits for it",
             cluster.id,

@@ -229,8 +229,8 @@ fn rerun_makes_zero_mutating_calls() {
     // Observation is batched: one describe per kind.
     assert_eq!(
         calls.count("rds:DescribeDBClusters"),
-        2,
-        "observe + the wait: {:?}",
+        1,
+        "observe only (already available: nothing to wait for): {:?}",
         calls.0["by_action"]
     );
     assert_eq!(calls.count("ec2:DescribeSecurityGroups"), 1);

@@ -126,16 +126,25 @@ impl Step for PipelineUp {
         let d = model::desired(args, &up, &cx.app, &cx.account, &cx.region)?;
         let c = Clients::new(cx);
         let n = &d.n;
-        let (bucket, topic, build_role, pipeline_role, project, pipeline, rule, codestar_role) = futures::try_join!(
+        let (bucket, topic, build_role, pipeline_role, project, pipeline, rule) = futures::try_join!(
             observe::bucket(cx, &c, n),
             observe::topic(cx, &c, n),
             observe::role(cx, &c, &n.build_role),
             observe::role(cx, &c, &n.pipeline_role),
             observe::project(cx, &c, n),
             observe::pipeline(cx, &c, n),
-            observe::rule(cx, &c, n),
-            observe::codestar_role_present(&c),
+            async {
+                // The role matters only when the rule must be made or changed: a rerun whose
+                // rule is as wanted does not look it up.
+                let rule = observe::rule(cx, &c, n).await?;
+                let settled = rule
+                    .as_ref()
+                    .is_some_and(|r| r.settings == observe::rule_settings(&d));
+                let role = settled || observe::codestar_role_present(&c).await?;
+                Ok::<_, kit::Error>((rule, role))
+            },
         )?;
+        let (rule, codestar_role) = rule;
         Ok(Observed {
             d,
             bucket,

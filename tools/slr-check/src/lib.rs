@@ -20,6 +20,9 @@ pub struct Args {
     pub create: bool,
 }
 
+/// Where IAM keeps service-linked roles: `/aws-service-role/<service principal>/`.
+const SLR_PATH: &str = "/aws-service-role/";
+
 /// The roles the stack needs, by service principal.
 pub const SERVICES: [Service; 2] = [
     Service {
@@ -64,9 +67,22 @@ impl Step for SlrCheck {
     type Op = Op;
 
     async fn observe(cx: &Cx, _args: &Args) -> Result<Observed> {
+        // One listing of every service-linked role serves both checks.
         let client = Client::new(&cx.sdk);
-        let found =
-            futures::future::try_join_all(SERVICES.iter().map(|s| find(&client, s))).await?;
+        let mut roles = client
+            .list_roles()
+            .path_prefix(SLR_PATH)
+            .into_paginator()
+            .send();
+        let mut found = vec![None; SERVICES.len()];
+        while let Some(page) = roles.next().await {
+            let page = page.ctx("listing the account's service-linked roles")?;
+            for role in page.roles() {
+                if let Some(i) = SERVICES.iter().position(|s| role.path() == s.path()) {
+                    found[i].get_or_insert_with(|| role.arn().to_owned());
+                }
+            }
+        }
         Ok(Observed(found))
     }
 
