@@ -1,0 +1,53 @@
+"""ECS clusters: creating and deleting them behaves as AWS's does.
+
+- CreateCluster with the name of an ACTIVE cluster returns that cluster unchanged (AWS is
+  idempotent on the name); moto replaced it with a new, empty one, losing its services.
+- DeleteCluster refuses while the cluster has services that are not INACTIVE
+  (ClusterContainsServicesException) or running tasks (ClusterContainsTasksException); moto
+  deleted it regardless.
+
+(Services themselves are fidelity/ecs.py's business; this module touches clusters only.)
+"""
+
+from moto.ecs import models
+from moto.ecs.exceptions import ECSException
+
+
+def install():
+    original_create = models.EC2ContainerServiceBackend.create_cluster
+
+    def create_cluster(self, cluster_name, *args, **kwargs):
+        existing = self.clusters.get(cluster_name)
+        if existing is not None and existing.status == "ACTIVE":
+            return existing
+        return original_create(self, cluster_name, *args, **kwargs)
+
+    models.EC2ContainerServiceBackend.create_cluster = create_cluster
+
+    original_delete = models.EC2ContainerServiceBackend.delete_cluster
+
+    def delete_cluster(self, cluster_str):
+        cluster = self._get_cluster(cluster_str)
+        active = [
+            s
+            for key, s in self.services.items()
+            if key.startswith(f"{cluster.name}:") and getattr(s, "status", "ACTIVE") != "INACTIVE"
+        ]
+        if active:
+            raise ECSException(
+                "ClusterContainsServicesException",
+                "The Cluster cannot be deleted while Services are active.",
+            )
+        running = [
+            t
+            for t in self.tasks.get(cluster.name, {}).values()
+            if getattr(t, "last_status", None) not in (None, "STOPPED", "DEPROVISIONING")
+        ]
+        if running:
+            raise ECSException(
+                "ClusterContainsTasksException",
+                "The Cluster cannot be deleted while Tasks are active.",
+            )
+        return original_delete(self, cluster_str)
+
+    models.EC2ContainerServiceBackend.delete_cluster = delete_cluster
