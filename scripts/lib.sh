@@ -31,3 +31,10 @@ step() {
 
 # Extra flags per step, from the environment (word-split on purpose): e.g. DB_ARGS="--max-acu 4".
 args_of() { local v="${1}_ARGS"; echo "${!v:-}"; }
+
+# pipeline-up's source flags, from REPO_OWNER / REPO_NAME / REPO_BRANCH / CONNECTION_ARN.
+pipeline_args=()
+if [[ -n "${REPO_OWNER:-}" ]]; then pipeline_args+=(--repo-owner "$REPO_OWNER"); fi
+if [[ -n "${REPO_NAME:-}" ]]; then pipeline_args+=(--repo-name "$REPO_NAME"); fi
+if [[ -n "${REPO_BRANCH:-}" ]]; then pipeline_args+=(--branch "$REPO_BRANCH"); fi
+if [[ -n "${CONNECTION_ARN:-}" ]]; then pipeline_args+=(--connection-arn "$CONNECTION_ARN"); fi

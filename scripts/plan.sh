@@ -4,12 +4,6 @@
 # Nothing is written; the planned document goes to $PLAN_OUT if set.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-pipeline_args=()
-[[ -n "${REPO_OWNER:-}" ]] && pipeline_args+=(--repo-owner "$REPO_OWNER")
-[[ -n "${REPO_NAME:-}" ]] && pipeline_args+=(--repo-name "$REPO_NAME")
-[[ -n "${REPO_BRANCH:-}" ]] && pipeline_args+=(--branch "$REPO_BRANCH")
-[[ -n "${CONNECTION_ARN:-}" ]] && pipeline_args+=(--connection-arn "$CONNECTION_ARN")
-
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 doc_in >"$work/doc"

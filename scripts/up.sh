@@ -8,12 +8,6 @@
 # ALB_ARGS, SVC_ARGS, PIPELINE_ARGS.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-pipeline_args=()
-[[ -n "${REPO_OWNER:-}" ]] && pipeline_args+=(--repo-owner "$REPO_OWNER")
-[[ -n "${REPO_NAME:-}" ]] && pipeline_args+=(--repo-name "$REPO_NAME")
-[[ -n "${REPO_BRANCH:-}" ]] && pipeline_args+=(--branch "$REPO_BRANCH")
-[[ -n "${CONNECTION_ARN:-}" ]] && pipeline_args+=(--connection-arn "$CONNECTION_ARN")
-
 # shellcheck disable=SC2046
 step secrets-init $(args_of SECRETS)
 # shellcheck disable=SC2046
