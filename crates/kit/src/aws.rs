@@ -150,6 +150,35 @@ pub fn is_dependency_violation<E: ProvideErrorMetadata>(err: &E) -> bool {
     })
 }
 
+/// A role that was just created is not usable yet: ECS, CodePipeline and CodeBuild refuse
+/// to assume it for some seconds while IAM propagates. Retried with backoff
+/// ([`crate::wait::retrying`]), never reported as a failure before the deadline.
+pub fn is_role_propagating<E: ProvideErrorMetadata>(err: &E) -> bool {
+    let msg = err.message().unwrap_or_default().to_ascii_lowercase();
+    matches!(
+        err.code(),
+        Some(
+            "InvalidParameterException"
+                | "InvalidParameterValueException"
+                | "AccessDeniedException"
+                | "InvalidStructureException"
+                | "InvalidInputException"
+        )
+    ) && msg.contains("role")
+        && (msg.contains("assume") || msg.contains("not authorized") || msg.contains("unable"))
+}
+
+/// The AWS partition of a region, for ARNs built by hand (`arn:aws-cn:…` in China).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// Resolve the region the calls go to, or a usage error telling how to set it.
 pub fn region_of(sdk: &SdkConfig) -> Result<String> {
     sdk.region()

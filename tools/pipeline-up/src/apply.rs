@@ -381,17 +381,6 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
     Ok(())
 }
 
-/// A new role is not usable by a service for some seconds (IAM is eventually consistent):
-/// CodeBuild and CodePipeline answer "not authorized to perform AssumeRole" meanwhile.
-fn role_not_ready<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.message()
-        .is_some_and(|m| m.contains("AssumeRole") || m.contains("not authorized"))
-        && matches!(
-            e.code(),
-            Some("InvalidInputException" | "InvalidStructureException")
-        )
-}
-
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
@@ -461,7 +450,7 @@ async fn ensure_project(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Resu
         wait::retrying(
             cx,
             &format!("creating CodeBuild project {name}"),
-            role_not_ready,
+            kit::aws::is_role_propagating,
             || {
                 c.codebuild
                     .create_project()
@@ -483,7 +472,7 @@ async fn ensure_project(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Resu
         wait::retrying(
             cx,
             &format!("updating CodeBuild project {name}"),
-            role_not_ready,
+            kit::aws::is_role_propagating,
             || {
                 c.codebuild
                     .update_project()
@@ -613,7 +602,7 @@ async fn ensure_pipeline(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Res
         wait::retrying(
             cx,
             &format!("creating pipeline {name}"),
-            role_not_ready,
+            kit::aws::is_role_propagating,
             || {
                 c.codepipeline
                     .create_pipeline()
@@ -628,7 +617,7 @@ async fn ensure_pipeline(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Res
         wait::retrying(
             cx,
             &format!("updating pipeline {name}"),
-            role_not_ready,
+            kit::aws::is_role_propagating,
             || {
                 c.codepipeline
                     .update_pipeline()

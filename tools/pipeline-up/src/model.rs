@@ -83,7 +83,7 @@ pub struct Names {
 
 impl Names {
     pub fn new(app: &str, account: &str, region: &str) -> Names {
-        let p = partition_of(region);
+        let p = kit::aws::partition(region);
         let bucket = bucket_name(app, account, region);
         let topic_name = format!("{app}-pipeline");
         let build_role = format!("{app}-codebuild");
@@ -126,16 +126,6 @@ pub struct Desired {
     pub pipeline_settings: Value,
     pub source: Source,
     pub url: String,
-}
-
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// FNV-1a, 64 bits: a small deterministic hash for shortening names (no crate needed).
@@ -300,7 +290,7 @@ pub fn desired(
         }
     };
     let n = Names::new(app, account, region);
-    let p = partition_of(region);
+    let p = kit::aws::partition(region);
     let (bucket_arn, topic_arn) = (n.bucket_arn.clone(), n.topic_arn.clone());
     let project_arn = n.project_arn.clone();
     let log_group_arn = format!("arn:{p}:logs:{region}:{account}:log-group:{}", n.log_group);

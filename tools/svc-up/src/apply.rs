@@ -1150,17 +1150,6 @@ fn role_not_visible<E: aws_sdk_iam::error::ProvideErrorMetadata>(e: &E) -> bool 
             .is_some_and(|m| m.to_ascii_lowercase().contains("role"))
 }
 
-/// ECS answers this way while a role it was just given is not assumable yet (IAM
-/// propagates in seconds).
-fn role_not_ready<E: aws_sdk_ecs::error::ProvideErrorMetadata>(e: &E) -> bool {
-    let msg = e.message().unwrap_or_default().to_ascii_lowercase();
-    matches!(
-        e.code(),
-        Some("InvalidParameterException" | "AccessDeniedException")
-    ) && msg.contains("role")
-        && (msg.contains("assume") || msg.contains("not authorized") || msg.contains("unable"))
-}
-
 fn network(want: &WantService) -> Result<aws_sdk_ecs::types::NetworkConfiguration> {
     use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration};
     let vpc = AwsVpcConfiguration::builder()
@@ -1235,7 +1224,7 @@ async fn create_service(
     let out = wait::retrying(
         cx,
         &format!("creating ECS service {}", n.service),
-        role_not_ready,
+        aws::is_role_propagating,
         || {
             c.ecs
                 .create_service()
@@ -1287,7 +1276,7 @@ async fn update_service(
     let out = wait::retrying(
         cx,
         &format!("updating ECS service {}", n.service),
-        role_not_ready,
+        aws::is_role_propagating,
         || {
             c.ecs
                 .update_service()

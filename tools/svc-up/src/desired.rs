@@ -52,26 +52,18 @@ pub const CLOUDMAP_TTL: i64 = 10;
 pub const CLOUDMAP_FAILURE_THRESHOLD: i32 = 1;
 pub const KEEP_IMAGES: u32 = 30;
 
-/// The AWS partition of a region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 pub fn managed_policy_arn(region: &str) -> String {
     format!(
         "arn:{}:iam::aws:policy/{EXEC_MANAGED_POLICY}",
-        partition(region)
+        kit::aws::partition(region)
     )
 }
 
 pub fn role_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:{}:iam::{account}:role/{name}", partition(region))
+    format!(
+        "arn:{}:iam::{account}:role/{name}",
+        kit::aws::partition(region)
+    )
 }
 
 /// Fargate's allowed CPU units and, for each, the memory sizes (MiB) it may have.

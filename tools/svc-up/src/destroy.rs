@@ -6,7 +6,7 @@
 use kit::wait::{Poll, until};
 use kit::{AwsContext, Cx, Error, Result, aws, wait};
 
-use crate::desired::{self, Names};
+use crate::desired::Names;
 use crate::observe::{Clients, find_cloudmap, find_repo, tag_map};
 use crate::{Args, Inputs, is_planned};
 
@@ -382,7 +382,7 @@ async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Resul
     }
     let arn = format!(
         "arn:{}:logs:{}:{}:log-group:{}",
-        desired::partition(&cx.region),
+        kit::aws::partition(&cx.region),
         cx.region,
         cx.account,
         n.log_group
