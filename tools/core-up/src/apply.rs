@@ -1,11 +1,11 @@
 //! Carry out the plan. Independent pieces go at once; each waits only for what it needs:
 //!
 //! ```text
-//! cluster ───────────────────────────────────────────────────────────────┐
-//! VPC ─┬─ namespace (create, wait for its operation) ────────────────────┤
-//! IGW ─┼─ subnets ─┬─ public route, associations ─────────────────────────┤→ section
-//! EIP ─┘  tables  ─┤                                                      │
-//!         attach  ─┴─ NAT (wait available) ─ private route ──────────────┘
+//! cluster ───────────────────────────────────────────────────────────────────┐
+//! VPC ──┬─ namespace (create, wait for its operation) ───────────────────────┤
+//!       ├─ subnets, route tables ─┬─ public route, associations ─────────────┤→ section
+//! IGW ──┴─ attach to the VPC ─────┤                                          │
+//! EIP ────────────────────────────┴─ NAT (wait available) ─ private route ───┘
 //! ```
 
 use std::future::Future;
@@ -23,7 +23,7 @@ use stackdoc::{Core, Subnet};
 
 use crate::layout::{self, Tier};
 use crate::observe::{Clients, Observed, filter};
-use crate::{CAPACITY_PROVIDERS, Op, WantSubnet, network_section, want_subnets};
+use crate::{CAPACITY_PROVIDERS, Op, WantSubnet, created, network_section, want_subnets};
 
 /// How long a call naming a just-created resource is retried while EC2's eventual
 /// consistency still answers "not found".
@@ -50,12 +50,9 @@ pub async fn apply(cx: &Cx, c: &Clients, now: Observed, plan: Plan<Op>) -> Resul
     let (cluster_arn, ((namespace_id, namespace_arn), (vpc_id, vpc_cidr, public, private))) =
         futures::try_join!(cluster(cx, c, &now, &ops), net_and_namespace)?;
 
-    let created = now.vpc.as_ref().is_none_or(|v| v.owned)
-        || now.cluster.as_ref().is_none_or(|c| c.owned)
-        || now.namespace.as_ref().is_none_or(|n| n.owned);
     Ok(Core {
         name: core.clone(),
-        created,
+        created: created(&now),
         vpc_id,
         vpc_cidr,
         public_subnets: public,
@@ -104,6 +101,9 @@ async fn first_stage(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result
                     .send()
             })
             .await?;
+            if now.vpc.is_some() {
+                tracing::info!("enabled DNS hostnames on VPC {id}");
+            }
         }
         Ok::<_, Error>(id)
     };
@@ -755,7 +755,7 @@ async fn namespace(
                 if x.namespace_id().is_some() =>
             {
                 let id = x.namespace_id().unwrap_or_default();
-                return namespace_by_id(c, id).await;
+                return namespace_by_id(cx, c, id).await;
             }
             _ => {
                 return Err(Error::aws(format!(
@@ -772,24 +772,31 @@ async fn namespace(
             "the operation {operation} that created the namespace {name} names no namespace"
         ))
     })?;
-    let found = namespace_by_id(c, &id).await?;
+    let found = namespace_by_id(cx, c, &id).await?;
     tracing::info!("created Cloud Map namespace {name} {id}");
     Ok(found)
 }
 
-async fn namespace_by_id(c: &Clients, id: &str) -> Result<(String, String)> {
-    let out =
-        c.sd.get_namespace()
-            .id(id)
-            .send()
-            .await
-            .ctx(format!("reading the Cloud Map namespace {id}"))?;
-    let arn = out
-        .namespace()
-        .and_then(|n| n.arn())
-        .unwrap_or_default()
-        .to_owned();
-    Ok((id.to_owned(), arn))
+/// The namespace's id and ARN, once Cloud Map shows it (a namespace still being created is
+/// not shown yet).
+async fn namespace_by_id(cx: &Cx, c: &Clients, id: &str) -> Result<(String, String)> {
+    wait::until(cx, &format!("namespace {id}"), || async {
+        match c.sd.get_namespace().id(id).send().await {
+            Ok(out) => Ok(Poll::Ready((
+                id.to_owned(),
+                out.namespace()
+                    .and_then(|n| n.arn())
+                    .unwrap_or_default()
+                    .to_owned(),
+            ))),
+            Err(e) if aws::is_not_found(&e) => Ok(Poll::Pending("not visible yet".into())),
+            Err(e) => Err(Error::aws(format!(
+                "reading the Cloud Map namespace {id}: {}",
+                aws::describe(&e)
+            ))),
+        }
+    })
+    .await
 }
 
 /// Wait for a Cloud Map operation; returns the namespace it targets.

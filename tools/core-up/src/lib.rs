@@ -30,11 +30,11 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub core_name: Option<String>,
     /// CIDR block of a new VPC, /16 to /20; public subnets are cidrsubnet(CIDR, 8, k), private
-    /// ones cidrsubnet(CIDR, 8, k+10) [default: 10.0.0.0/16]
+    /// ones cidrsubnet(CIDR, 8, k+10) [default: the document's, else 10.0.0.0/16]
     #[arg(long, value_name = "CIDR")]
     pub cidr: Option<String>,
     /// Number of availability zones (the region's first N available ones), 1 to 10
-    /// [default: 3]
+    /// [default: as many as the document lists, else 3]
     #[arg(long, value_name = "N")]
     pub azs: Option<u32>,
 }
@@ -207,6 +207,14 @@ fn diff(now: &Observed) -> Result<Plan<Op>> {
                 vpc.id,
                 missing.join(" or ")
             )));
+        }
+        if s.cidr_given && s.cidr.to_string() != vpc.cidr {
+            tracing::warn!(
+                "--cidr {} is ignored: the existing VPC {} ({core}) has {} and is reused as it is",
+                s.cidr,
+                vpc.id,
+                vpc.cidr
+            );
         }
         plan.unchanged(
             format!(
@@ -435,16 +443,21 @@ fn diff_network(now: &Observed, plan: &mut Plan<Op>) -> Result<()> {
     Ok(())
 }
 
+/// Whether anything of the core-infra is (or, once applied, will be) core-up's: false only
+/// when every piece was found and none carries core-up's tags.
+pub(crate) fn created(now: &Observed) -> bool {
+    now.vpc.as_ref().is_none_or(|v| v.owned)
+        || now.cluster.as_ref().is_none_or(|c| c.owned)
+        || now.namespace.as_ref().is_none_or(|n| n.owned)
+}
+
 /// What the section will hold: real identifiers where things exist, PLANNED elsewhere.
 fn planned(now: &Observed) -> Result<Core> {
     let s = &now.settings;
     let (vpc_id, vpc_cidr, public, private) = network_section(now, |_| PLANNED.to_owned())?;
-    let owned_any = now.vpc.as_ref().is_none_or(|v| v.owned)
-        || now.cluster.as_ref().is_none_or(|c| c.owned)
-        || now.namespace.as_ref().is_none_or(|n| n.owned);
     Ok(Core {
         name: s.core.clone(),
-        created: owned_any,
+        created: created(now),
         vpc_id: vpc_id.unwrap_or_else(|| PLANNED.to_owned()),
         vpc_cidr,
         public_subnets: public,

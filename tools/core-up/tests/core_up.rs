@@ -573,6 +573,45 @@ fn a_killed_create_converges_on_rerun_to_one_vpc_and_one_nat() {
 }
 
 #[test]
+fn a_run_killed_while_the_namespace_is_created_joins_that_operation_on_rerun() {
+    let emu = Emulator::start();
+    emu.holds(json!({"namespace_s": 4}));
+    let mark = emu.mark();
+    let mut child = spawn(&emu, &[]);
+    let started = Instant::now();
+    while emu
+        .calls_since(mark)
+        .count("servicediscovery:CreatePrivateDnsNamespace")
+        == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no namespace was created"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("core-up ended before it was killed: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The namespace is not listed until its operation succeeds: the rerun asks again, is
+    // told the request is in progress, and follows the first operation.
+    assert!(common::namespaces(&emu, "default.core-infra.local").is_empty());
+    let mark = emu.mark();
+    let doc = emu.tool("core-up").run().ok();
+    assert_eq!(
+        emu.calls_since(mark)
+            .count("servicediscovery:CreatePrivateDnsNamespace"),
+        1
+    );
+    assert_eq!(
+        common::namespaces(&emu, "default.core-infra.local"),
+        [doc["core"]["namespace_id"].as_str().unwrap()]
+    );
+}
+
+#[test]
 fn drift_in_its_own_infra_is_corrected() {
     let emu = emulator();
     let doc = emu.tool("core-up").run().ok();
@@ -726,4 +765,16 @@ fn no_wait_leaves_the_nat_pending_and_a_rerun_waits_for_it() {
     assert_eq!(out.ok(), doc);
     emu.calls_since(mark).assert_no_mutations();
     assert_eq!(state(), "available");
+}
+
+#[test]
+fn a_wait_past_the_timeout_exits_3_and_a_rerun_finishes() {
+    let emu = Emulator::start();
+    emu.holds(json!({"nat_gateway_s": 4}));
+    let line = emu.tool("core-up").args(["--timeout", "1s"]).run().fails(3);
+    assert!(line.contains("NAT gateway"), "{line}");
+    let doc = emu.tool("core-up").run().ok();
+    let t = tagged(&emu, "backstage");
+    assert_eq!((t.vpcs.len(), t.nats.len()), (1, 1));
+    assert_eq!(doc["core"]["private_subnets"].as_array().unwrap().len(), 3);
 }
