@@ -41,8 +41,9 @@ pub fn init(tool: &'static str, verbose: u8, quiet: bool) {
         _ => "trace",
     };
     let crate_name = tool.replace('-', "_");
-    // Shared crates that act for the tool (security-groups) speak at the tool's level.
-    let filter = format!("warn,kit={ours},security_groups={ours},{crate_name}={ours}");
+    // Shared crates that act for the tool (security-groups, iam-roles) speak at its level.
+    let filter =
+        format!("warn,kit={ours},security_groups={ours},iam_roles={ours},{crate_name}={ours}");
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

@@ -71,8 +71,8 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
     }
 
     let (a, b) = futures::join!(
-        delete_role(cx, &c, &n.build_role),
-        delete_role(cx, &c, &n.pipeline_role)
+        iam_roles::delete_owned(cx, &c.iam, &n.build_role),
+        iam_roles::delete_owned(cx, &c.iam, &n.pipeline_role)
     );
     a?;
     b?;
@@ -108,62 +108,6 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
         }
         Some(_) => left(&format!("S3 bucket {}", n.bucket), &cx.app),
         None => {}
-    }
-    Ok(())
-}
-
-async fn delete_role(cx: &Cx, c: &Clients, name: &str) -> Result<()> {
-    match observe::role(cx, c, name).await? {
-        Some(r) if r.owned => {}
-        Some(_) => {
-            left(&format!("IAM role {name}"), &cx.app);
-            return Ok(());
-        }
-        None => return Ok(()),
-    }
-    let inline = c
-        .iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .ctx(format!("listing the policies of IAM role {name}"))?;
-    for policy in inline.policy_names() {
-        c.iam
-            .delete_role_policy()
-            .role_name(name)
-            .policy_name(policy)
-            .send()
-            .await
-            .ctx(format!("deleting policy {policy} of IAM role {name}"))?;
-    }
-    let attached = c
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .ctx(format!("listing the managed policies of IAM role {name}"))?;
-    for policy in attached.attached_policies() {
-        if let Some(arn) = policy.policy_arn() {
-            c.iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .ctx(format!("detaching {arn} from IAM role {name}"))?;
-        }
-    }
-    match c.iam.delete_role().role_name(name).send().await {
-        Ok(_) => tracing::info!("deleted IAM role {name}"),
-        Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "deleting IAM role {name}: {}",
-                aws::describe(&e)
-            )));
-        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use kit::wait::{Poll, until};
 use kit::{AwsContext, Cx, Error, Result, aws, wait};
 
 use crate::desired::Names;
-use crate::observe::{Clients, find_cloudmap, find_repo, tag_map};
+use crate::observe::{Clients, find_cloudmap, find_repo};
 use crate::{Args, Inputs, is_planned};
 
 pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
@@ -45,8 +45,8 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
 
     futures::try_join!(
         delete_cloudmap(cx, &c, &inputs, &n),
-        delete_role(cx, &c, &n.exec_role),
-        delete_role(cx, &c, &n.task_role),
+        iam_roles::delete_owned(cx, &c.iam, &n.exec_role),
+        iam_roles::delete_owned(cx, &c.iam, &n.task_role),
         delete_log_group(cx, &c, args, &n),
         async {
             match &repo {
@@ -287,74 +287,6 @@ async fn delete_cloudmap(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Re
         Err(e) if e.message.contains("NotFound") => {}
         Err(e) => return Err(e),
     }
-    Ok(())
-}
-
-async fn delete_role(cx: &Cx, c: &Clients, name: &str) -> Result<()> {
-    let role = match c.iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(e) if aws::is_not_found(&e) => return Ok(()),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading IAM role {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    };
-    let Some(role) = role else { return Ok(()) };
-    let tags = tag_map(role.tags().iter().map(|t| (Some(t.key()), Some(t.value()))));
-    if !cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-        tracing::warn!(
-            "IAM role {name} was not created by svc-up for app {}: left in place",
-            cx.app
-        );
-        return Ok(());
-    }
-    let (attached, inline) = futures::try_join!(
-        async {
-            c.iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .send()
-                .await
-                .ctx(format!("listing the policies attached to IAM role {name}"))
-        },
-        async {
-            c.iam
-                .list_role_policies()
-                .role_name(name)
-                .send()
-                .await
-                .ctx(format!("listing the inline policies of IAM role {name}"))
-        },
-    )?;
-    for p in attached.attached_policies() {
-        if let Some(arn) = p.policy_arn() {
-            c.iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .ctx(format!("detaching {arn} from IAM role {name}"))?;
-        }
-    }
-    for p in inline.policy_names() {
-        c.iam
-            .delete_role_policy()
-            .role_name(name)
-            .policy_name(p)
-            .send()
-            .await
-            .ctx(format!("deleting policy {p} of IAM role {name}"))?;
-    }
-    c.iam
-        .delete_role()
-        .role_name(name)
-        .send()
-        .await
-        .ctx(format!("deleting IAM role {name}"))?;
-    tracing::info!("deleted IAM role {name}");
     Ok(())
 }
 

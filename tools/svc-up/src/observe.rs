@@ -1,7 +1,7 @@
 //! Read-only calls: what exists now, found by deterministic names, every resource kind
 //! looked up concurrently.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use kit::{AwsContext, Cx, Error, Result, aws};
 use security_groups::Group;
@@ -442,19 +442,4 @@ pub fn ecs_service(s: &aws_sdk_ecs::types::Service) -> EcsService {
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "NONE".into()),
     }
-}
-
-/// Tags as a map, from any SDK's key/value pairs.
-pub fn tag_map<'a>(
-    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
-) -> BTreeMap<String, String> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                k.unwrap_or_default().to_owned(),
-                v.unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
