@@ -2,7 +2,7 @@
 //!
 //!     stack-doc join A.json B.json…   deep-merge documents of steps that ran in parallel
 //!     stack-doc get PATH [FILE]       print one value (e.g. pipeline.url), "" if absent
-//!     stack-doc table [FILE]          a short table of what the stack holds, for people
+//!     stack-doc table [FILE]          a short table of what the stack holds (no ARNs), for people
 //!
 //! FILE defaults to stdin. Exit 2 on a malformed document or bad usage.
 
@@ -103,6 +103,10 @@ fn table(doc: &Doc) -> String {
 }
 
 fn flatten(section: &str, field: &str, v: &Value, rows: &mut Vec<(String, String, String)>) {
+    // A short table: names, ids and URLs; the ARNs stay in the document.
+    if field == "arn" || field.ends_with("_arn") || field.ends_with(".arn") || field == "planned" {
+        return;
+    }
     match v {
         Value::String(s) => rows.push((section.into(), field.into(), s.clone())),
         Value::Number(_) | Value::Bool(_) => {
