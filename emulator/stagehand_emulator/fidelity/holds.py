@@ -58,16 +58,29 @@ def _wrap_init(cls):
 
 
 def _hold_attr(cls, key, attr, busy):
-    """Serve `busy` for `attr` while the hold lasts; the stored value shows afterwards."""
+    """Serve `busy` for `attr` while the hold lasts; the real value shows afterwards.
+
+    Wraps moto's own property when the class has one (DBCluster.status reads `_status`),
+    else keeps the value in the instance.
+    """
+    inner = cls.__dict__.get(attr)
     store = f"_stagehand_{attr}"
 
+    def read(self):
+        if isinstance(inner, property):
+            return inner.fget(self)
+        return self.__dict__.get(store)
+
+    def write(self, value):
+        if isinstance(inner, property) and inner.fset is not None:
+            inner.fset(self, value)
+        else:
+            self.__dict__[store] = value
+
     def getter(self):
-        value = self.__dict__.get(store)
+        value = read(self)
         if value == "available" and _held(self, key):
             return busy
         return value
 
-    def setter(self, value):
-        self.__dict__[store] = value
-
-    setattr(cls, attr, property(getter, setter))
+    setattr(cls, attr, property(getter, write))

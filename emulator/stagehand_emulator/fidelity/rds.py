@@ -1,8 +1,5 @@
 """RDS: Aurora clusters act as AWS's do where db-up depends on it.
 
-- A cluster reports its status. moto keeps it in `_status`, which the hold on `status`
-  (holds.py) does not see, so clusters showed no Status at all; the stored state is set to
-  `available` (the hold still serves `creating` while it lasts).
 - Serverless v1 is retired: CreateDBCluster with EngineMode=serverless is refused.
 - ModifyDBCluster is refused while the cluster is not available (creating, modifying),
   with AWS's InvalidDBClusterStateFault.
@@ -23,22 +20,10 @@ class _Fault(exceptions.RDSClientError):
 
 
 def install():
-    _cluster_status()
     _refuse_serverless_v1()
     _modify_only_when_available()
     _delete_cluster_like_aws()
     _subnet_groups_like_aws()
-
-
-def _cluster_status():
-    original = models.DBCluster.__init__
-
-    def __init__(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        if self.__dict__.get("_stagehand_status") is None:
-            self.status = "available"
-
-    models.DBCluster.__init__ = __init__
 
 
 def _refuse_serverless_v1():
