@@ -20,7 +20,7 @@ pub async fn delete_owned(cx: &Cx, iam: &Client, name: &str) -> Result<()> {
     };
     let Some(role) = role else { return Ok(()) };
     if !cx.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
-        tracing::warn!(
+        kit::warn!(
             "IAM role {name} was not created by {} for app {} (no stagehand tags): left in place",
             cx.tool,
             cx.app
@@ -64,7 +64,7 @@ pub async fn delete_owned(cx: &Cx, iam: &Client, name: &str) -> Result<()> {
             .ctx(format!("deleting policy {policy} of IAM role {name}"))?;
     }
     match iam.delete_role().role_name(name).send().await {
-        Ok(_) => tracing::info!("deleted IAM role {name}"),
+        Ok(_) => kit::info!("deleted IAM role {name}"),
         Err(e) if aws::is_not_found(&e) => {}
         Err(e) => {
             return Err(Error::aws(format!(

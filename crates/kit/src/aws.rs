@@ -53,8 +53,9 @@ pub fn endpoint_overridden(sdk: &SdkConfig, service_env: &str) -> bool {
         || std::env::var_os("AWS_ENDPOINT_URL").is_some()
 }
 
-/// "Code: message" of an SDK error, or its display chain when it carries no code (a
-/// connection failure, a timeout).
+/// "Code: message" of an SDK error, or, when it carries no code (a connection failure, a
+/// timeout), its kind and the innermost cause. Never a request or response body: the SDK's
+/// error chain can carry one, and a body can hold a secret.
 pub fn describe<E>(err: &E) -> String
 where
     E: ProvideErrorMetadata + std::error::Error,
@@ -63,14 +64,24 @@ where
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_owned(),
         _ => {
-            let mut text = err.to_string();
+            let mut innermost: Option<String> = None;
             let mut source = err.source();
             while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
+                innermost = Some(s.to_string());
                 source = s.source();
             }
-            text
+            let top = err.to_string();
+            let text = match innermost {
+                Some(cause) if cause != top => format!("{top}: {cause}"),
+                _ => top,
+            };
+            // One line, bounded: whatever a cause printed stays short.
+            let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if text.chars().count() > 300 {
+                format!("{}…", text.chars().take(300).collect::<String>())
+            } else {
+                text
+            }
         }
     }
 }
@@ -82,37 +93,45 @@ pub fn code<E: ProvideErrorMetadata>(err: &E) -> Option<&str> {
 
 /// "This thing does not exist", across services' spellings.
 pub fn is_not_found<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code().is_some_and(|c| {
-        c.ends_with("NotFound")
-            || c.ends_with("NotFoundException")
-            || c.ends_with("NotFoundFault")
-            || c.ends_with(".NotFound")
-            || c.contains("NotFound.")
-            || matches!(
-                c,
-                "NoSuchEntity"
-                    | "NoSuchBucket"
-                    | "NoSuchKey"
-                    | "NoSuchBucketPolicy"
-                    | "ParameterNotFound"
-                    | "InvalidGroup.NotFound"
-            )
-    })
+    err.code().is_some_and(is_not_found_code)
+}
+
+pub fn is_not_found_code(c: &str) -> bool {
+    c.ends_with("NotFound")
+        || c.ends_with("NotFoundException")
+        || c.ends_with("NotFoundFault")
+        || c.ends_with(".NotFound")
+        || c.contains("NotFound.")
+        || matches!(
+            c,
+            "NoSuchEntity"
+                | "NoSuchBucket"
+                | "NoSuchKey"
+                | "NoSuchBucketPolicy"
+        )
 }
 
 /// "This thing exists already" (a race with another run, or a rerun after a crash).
 pub fn is_already_exists<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code().is_some_and(|c| {
-        c.contains("AlreadyExists")
-            || c.ends_with(".Duplicate")
-            || c == "EntityAlreadyExists"
-            || c == "ResourceExistsException"
-            || c == "BucketAlreadyOwnedByYou"
-            || c == "DuplicateListener"
-            || c == "DuplicateTargetGroupName"
-            || c == "DuplicateLoadBalancerName"
-            || c == "ParameterAlreadyExists"
-    })
+    err.code().is_some_and(is_already_exists_code)
+}
+
+pub fn is_already_exists_code(c: &str) -> bool {
+    c.contains("AlreadyExists")
+        || c.ends_with(".Duplicate")
+        || matches!(
+            c,
+            "EntityAlreadyExists"
+                | "ResourceExistsException"
+                | "BucketAlreadyOwnedByYou"
+                | "DuplicateListener"
+                | "DuplicateTargetGroupName"
+                | "DuplicateLoadBalancerName"
+                | "ParameterAlreadyExists"
+                | "RepositoryAlreadyExistsException"
+                | "ServiceAlreadyExists"
+                | "NamespaceAlreadyExists"
+        )
 }
 
 /// Throttling, as the SDK's standard retry classifies it (it retries these itself; tools use
@@ -137,17 +156,19 @@ pub fn is_throttled<E: ProvideErrorMetadata>(err: &E) -> bool {
 /// A dependent resource still holds on (an ENI on a security group, a NAT on a subnet):
 /// retried with backoff while it drains.
 pub fn is_dependency_violation<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code().is_some_and(|c| {
-        matches!(
-            c,
-            "DependencyViolation"
-                | "ResourceInUse"
-                | "ResourceInUseException"
-                | "InvalidDBSubnetGroupStateFault"
-                | "InvalidDBClusterStateFault"
-                | "InvalidDBInstanceState"
-        )
-    })
+    err.code().is_some_and(is_dependency_violation_code)
+}
+
+pub fn is_dependency_violation_code(c: &str) -> bool {
+    matches!(
+        c,
+        "DependencyViolation"
+            | "ResourceInUse"
+            | "ResourceInUseException"
+            | "InvalidDBSubnetGroupStateFault"
+            | "InvalidDBClusterStateFault"
+            | "InvalidDBInstanceState"
+    )
 }
 
 /// A role that was just created is not usable yet: ECS, CodePipeline and CodeBuild refuse

@@ -10,6 +10,10 @@ pub struct Common {
     /// print the planned document
     #[arg(long, conflicts_with = "destroy", help_heading = "Mode")]
     pub plan: bool,
+    /// Also write the plan as JSON to FILE (the actions per resource, with the changed
+    /// fields); implies --plan
+    #[arg(long, value_name = "FILE", conflicts_with = "destroy", help_heading = "Mode")]
+    pub plan_json: Option<PathBuf>,
     /// Delete what this step created (only what carries its stagehand tags) and remove its
     /// section from the document
     #[arg(long, help_heading = "Mode")]
@@ -39,6 +43,10 @@ pub struct Common {
     /// Extra tag K=V for everything created (repeatable); kept in the document for later steps
     #[arg(long = "tag", value_name = "K=V", value_parser = parse_tag, help_heading = "Stack")]
     pub tags: Vec<(String, String)>,
+    /// Return a remembered setting to its default (its flag's name without dashes, e.g.
+    /// --reset max-acu; repeatable; "all" resets every one)
+    #[arg(long, value_name = "SETTING", help_heading = "Stack")]
+    pub reset: Vec<String>,
     /// Read the document from FILE instead of stdin; repeat to deep-merge documents of steps
     /// that ran in parallel
     #[arg(long = "in", value_name = "FILE", help_heading = "Stack")]
@@ -50,6 +58,37 @@ pub struct Common {
     /// Only warnings and errors on stderr
     #[arg(short, long, conflicts_with = "verbose", help_heading = "Output")]
     pub quiet: bool,
+
+    /// The step's effective settings, filled by the kit after parsing (not a flag).
+    #[arg(skip)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The help heading of a tool's remembered flags: every flag that shapes a resource. The kit
+/// records their effective values in the tool's section (`settings`), and a rerun without the
+/// flag takes the recorded value.
+pub const SETTINGS: &str = "Settings (remembered in the document; --reset NAME returns one to its default)";
+
+impl Default for Common {
+    fn default() -> Self {
+        Common {
+            plan: false,
+            plan_json: None,
+            destroy: false,
+            no_wait: false,
+            timeout: Duration::from_secs(30 * 60),
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            app: None,
+            tags: Vec::new(),
+            reset: Vec::new(),
+            inputs: Vec::new(),
+            verbose: 0,
+            quiet: false,
+            settings: serde_json::Map::new(),
+        }
+    }
 }
 
 /// A tool's command line: the shared flags plus its own.

@@ -5,13 +5,15 @@
 pub mod aws;
 pub mod cli;
 mod error;
-mod log;
+pub mod log;
 pub mod plan;
+pub mod settings;
 mod step;
 pub mod wait;
 
-pub use error::{AwsContext, Error, Kind, Result};
-pub use plan::{Action, Plan, field};
+pub use cli::SETTINGS;
+pub use error::{AwsContext, Error, Kind, Result, ResultExt};
+pub use plan::{Action, Field, Plan, field};
 pub use stackdoc::{self, Doc, PLANNED};
 pub use step::{Cx, DEFAULT_APP, Step, run};
 

@@ -1,15 +1,77 @@
-//! What a step would do, per resource: the shared currency of `--plan` and apply.
+//! What a step would do, per resource: the shared currency of `--plan`, `--plan-json` and
+//! apply.
 
 use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// One changed field of an update: "name: old → new".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub name: String,
+    /// Empty when the change has no before/after form (a rule added, a tag removed).
+    pub old: String,
+    pub new: String,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.old.is_empty() && self.new.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}: {} → {}", self.name, self.old, self.new)
+        }
+    }
+}
+
+/// A free-form change line ("+ ingress tcp 5432 from sg-1"), or one already written as
+/// "name: old → new", which is split back into its parts.
+impl From<String> for Field {
+    fn from(text: String) -> Field {
+        if let Some((name, rest)) = text.split_once(": ")
+            && let Some((old, new)) = rest.split_once(" → ")
+        {
+            return Field {
+                name: name.to_owned(),
+                old: old.to_owned(),
+                new: new.to_owned(),
+            };
+        }
+        Field {
+            name: text,
+            old: String::new(),
+            new: String::new(),
+        }
+    }
+}
+
+impl From<&str> for Field {
+    fn from(text: &str) -> Field {
+        Field::from(text.to_owned())
+    }
+}
 
 /// What happens to one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Create,
-    /// The fields that change, each "name: old → new".
-    Update(Vec<String>),
+    /// The fields that change.
+    Update(Vec<Field>),
     Delete,
     Unchanged,
+}
+
+impl Action {
+    /// "create", "update", "delete", "unchanged": the word `--plan-json` uses.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update(_) => "update",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// One resource's change, with the tool's own operation to carry it out.
@@ -43,7 +105,13 @@ impl<Op> Plan<Op> {
     pub fn create(&mut self, resource: impl Into<String>, op: Op) {
         self.push(Action::Create, resource, op);
     }
-    pub fn update(&mut self, resource: impl Into<String>, fields: Vec<String>, op: Op) {
+    pub fn update<F: Into<Field>>(
+        &mut self,
+        resource: impl Into<String>,
+        fields: impl IntoIterator<Item = F>,
+        op: Op,
+    ) {
+        let fields = fields.into_iter().map(Into::into).collect();
         self.push(Action::Update(fields), resource, op);
     }
     pub fn delete(&mut self, resource: impl Into<String>, op: Op) {
@@ -63,6 +131,11 @@ impl<Op> Plan<Op> {
     /// Whether apply has anything to do (a rerun with an empty plan makes no mutating call).
     pub fn has_work(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::Unchanged)
+    }
+
+    /// The change for a resource, by its name as shown ("Aurora cluster backstage-db").
+    pub fn find(&self, resource: &str) -> Option<&Change<Op>> {
+        self.changes.iter().find(|c| c.resource == resource)
     }
 
     pub fn summary(&self) -> Summary {
@@ -85,6 +158,7 @@ impl<Op> Plan<Op> {
             .map(|c| match &c.action {
                 Action::Create => format!("  + create     {}", c.resource),
                 Action::Update(fields) => {
+                    let fields: Vec<String> = fields.iter().map(ToString::to_string).collect();
                     format!("  ~ update     {} ({})", c.resource, fields.join("; "))
                 }
                 Action::Delete => format!("  - delete     {}", c.resource),
@@ -92,9 +166,31 @@ impl<Op> Plan<Op> {
             })
             .collect()
     }
+
+    /// The machine-readable plan (`--plan-json`): the same actions as [`Plan::lines`].
+    pub fn to_json(&self, tool: &str, section: &str) -> Value {
+        let actions: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                let mut a = json!({"action": c.action.word(), "resource": c.resource});
+                if let Action::Update(fields) = &c.action {
+                    a["fields"] = serde_json::to_value(fields).expect("fields serialise");
+                }
+                a
+            })
+            .collect();
+        let s = self.summary();
+        json!({
+            "tool": tool,
+            "section": section,
+            "summary": {"create": s.create, "update": s.update, "delete": s.delete, "unchanged": s.unchanged},
+            "actions": actions,
+        })
+    }
 }
 
-/// Counts per action; its Display is the line `scripts/plan.sh` adds up.
+/// Counts per action; its Display is the line a plan ends with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
@@ -113,9 +209,13 @@ impl fmt::Display for Summary {
     }
 }
 
-/// "name: old → new" for an update's field list.
-pub fn field(name: &str, old: impl fmt::Display, new: impl fmt::Display) -> String {
-    format!("{name}: {old} → {new}")
+/// One changed field of an update.
+pub fn field(name: &str, old: impl fmt::Display, new: impl fmt::Display) -> Field {
+    Field {
+        name: name.to_owned(),
+        old: old.to_string(),
+        new: new.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +237,23 @@ mod tests {
         let mut idle = Plan::new();
         idle.unchanged("x", ());
         assert!(!idle.has_work());
+    }
+
+    #[test]
+    fn json_lists_the_same_actions_as_the_lines() {
+        let mut plan = Plan::new();
+        plan.create("secret a", ());
+        plan.update(
+            "group g",
+            vec!["+ ingress tcp 80".to_owned(), "cidr: a → b".to_owned()],
+            (),
+        );
+        let j = plan.to_json("x-up", "x");
+        assert_eq!(j["summary"]["create"], 1);
+        assert_eq!(j["actions"][0]["action"], "create");
+        assert_eq!(j["actions"][1]["fields"][0]["name"], "+ ingress tcp 80");
+        assert_eq!(j["actions"][1]["fields"][1]["old"], "a");
+        assert_eq!(j["actions"][1]["fields"][1]["new"], "b");
+        assert!(plan.lines()[1].contains("+ ingress tcp 80; cidr: a → b"));
     }
 }

@@ -7,8 +7,11 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::ffi::OsString;
+
 use aws_config::SdkConfig;
 use clap::{CommandFactory, FromArgMatches};
+use serde_json::{Map, Value};
 use stackdoc::{Doc, Section};
 
 use crate::cli::{Cli, Common, check_app_name};
@@ -32,10 +35,56 @@ pub struct Cx {
     pub common: Common,
     /// When waits give up (`--timeout` from the start of the run).
     pub deadline: Instant,
+    /// The step's effective settings (its remembered flags), as the section records them.
+    pub settings: Map<String, Value>,
     tags: BTreeMap<String, String>,
 }
 
 impl Cx {
+    /// A context for unit tests of a step's pure parts (diff, planned): account
+    /// 123456789012, region us-west-2, no credentials. Any AWS call made with it fails.
+    pub fn for_test(tool: &'static str, section: &'static str, app: &str, doc: Doc) -> Cx {
+        let sdk = SdkConfig::builder()
+            .region(aws_config::Region::new("us-west-2"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let mut tags = doc.tags();
+        tags.insert(TAG_APP.into(), app.to_owned());
+        tags.insert(TAG_STEP.into(), section.to_owned());
+        Cx {
+            tool,
+            section,
+            sdk,
+            account: "123456789012".into(),
+            region: "us-west-2".into(),
+            app: app.to_owned(),
+            doc,
+            common: Common::default(),
+            deadline: Instant::now() + std::time::Duration::from_secs(60),
+            settings: Map::new(),
+            tags,
+        }
+    }
+
+    /// A section this step builds on. With `--plan`, a planned section is accepted (its
+    /// placeholders flow on to this step's plan); otherwise it must be applied: real resources
+    /// are not built on placeholders. Missing or incomplete names the tool that makes it.
+    pub fn upstream<S: Section>(&self) -> Result<S> {
+        if self.plan_only() {
+            Ok(self.doc.require::<S>()?)
+        } else {
+            Ok(self.doc.require_applied::<S>()?)
+        }
+    }
+
+    /// Like [`Cx::upstream`], but absent is `None` (for `--destroy`, which needs only the
+    /// step's own section and finds the rest by name and tags).
+    pub fn upstream_opt<S: Section>(&self) -> Result<Option<S>> {
+        if !self.doc.has_section(S::NAME) {
+            return Ok(None);
+        }
+        self.upstream().map(Some)
+    }
     /// Tags for everything this step creates: stagehand's ownership tags plus the user's.
     pub fn tags(&self) -> &BTreeMap<String, String> {
         &self.tags
@@ -58,7 +107,7 @@ impl Cx {
     }
 
     pub fn plan_only(&self) -> bool {
-        self.common.plan
+        self.common.plan || self.common.plan_json.is_some()
     }
 
     pub fn no_wait(&self) -> bool {
@@ -119,11 +168,19 @@ pub trait Step {
 
 /// A tool's whole `main`: `fn main() -> ExitCode { kit::run::<MyStep>() }`.
 pub fn run<S: Step>() -> ExitCode {
-    let cli = match parse::<S>() {
-        Ok(cli) => cli,
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let first = match parse::<S>(&argv) {
+        Ok(parsed) => parsed,
         Err(code) => return code,
     };
-    crate::log::init(S::TOOL, cli.common.verbose, cli.common.quiet);
+    crate::log::init(S::TOOL, first.0.common.verbose, first.0.common.quiet);
+    // The document comes first: the remembered settings in it fill the flags not given.
+    let (cli, doc) = match read_input(&first.0.common)
+        .and_then(|doc| with_settings::<S>(&argv, first, doc))
+    {
+        Ok(v) => v,
+        Err(e) => return fail(S::TOOL, &e),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -136,7 +193,7 @@ pub fn run<S: Step>() -> ExitCode {
             );
         }
     };
-    match runtime.block_on(execute::<S>(cli)) {
+    match runtime.block_on(execute::<S>(cli, doc)) {
         Ok(doc) => {
             let mut out = std::io::stdout().lock();
             match out
@@ -159,45 +216,98 @@ fn fail(tool: &str, e: &Error) -> ExitCode {
     ExitCode::from(e.exit_code())
 }
 
-/// Parse flags. A usage error is one line (clap's first) and exit 2; --help and --version
-/// print as usual and exit 0.
-fn parse<S: Step>() -> std::result::Result<Cli<S::Args>, ExitCode> {
-    let command = Cli::<S::Args>::command()
+fn command<S: Step>() -> clap::Command {
+    Cli::<S::Args>::command()
         .name(S::TOOL)
         .bin_name(S::TOOL)
         .about(S::ABOUT)
-        .version(env!("CARGO_PKG_VERSION"));
-    let parsed = command
-        .try_get_matches()
-        .and_then(|m| Cli::<S::Args>::from_arg_matches(&m));
-    match parsed {
-        Ok(cli) => Ok(cli),
+        .version(env!("CARGO_PKG_VERSION"))
+}
+
+/// The parsed command line with its matches (which tell a typed flag from a default).
+type Parsed<A> = (Cli<A>, clap::ArgMatches);
+
+/// Parse flags. A usage error is one line (clap's first) and exit 2; --help and --version
+/// print as usual and exit 0.
+fn parse<S: Step>(argv: &[OsString]) -> std::result::Result<Parsed<S::Args>, ExitCode> {
+    match try_parse::<S>(argv) {
+        Ok(p) => Ok(p),
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             Err(ExitCode::SUCCESS)
         }
         Err(e) => {
-            // clap's message without its usage block, on one line: "the following required
-            // arguments were not provided: --repo-owner <OWNER>".
-            let rendered = e.render().to_string();
-            let lines: Vec<&str> = rendered
-                .lines()
-                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            let message = lines.join(" ");
-            let message = message.trim_start_matches("error: ");
-            eprintln!("{}: error: {message} (see {} --help)", S::TOOL, S::TOOL);
+            eprintln!("{}: error: {} (see {} --help)", S::TOOL, one_line(&e), S::TOOL);
             Err(ExitCode::from(2))
         }
     }
 }
 
-async fn execute<S: Step>(cli: Cli<S::Args>) -> Result<Doc> {
-    let Cli { common, args } = cli;
+fn try_parse<S: Step>(argv: &[OsString]) -> std::result::Result<Parsed<S::Args>, clap::Error> {
+    let matches = command::<S>().try_get_matches_from(argv)?;
+    let mut cli = Cli::<S::Args>::from_arg_matches(&matches)?;
+    if cli.common.plan_json.is_some() {
+        cli.common.plan = true;
+    }
+    Ok((cli, matches))
+}
+
+/// clap's message without its usage block, on one line: "the following required arguments
+/// were not provided: --repo-owner <OWNER>".
+fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let lines: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ").trim_start_matches("error: ").to_owned()
+}
+
+/// Parse again with the recorded settings of the step's section in front of the user's flags,
+/// and note the effective settings in the returned flags' place.
+fn with_settings<S: Step>(
+    argv: &[OsString],
+    first: Parsed<S::Args>,
+    doc: Doc,
+) -> Result<(Cli<S::Args>, Doc)> {
+    let section = <S::Section as Section>::NAME;
+    let cmd = command::<S>();
+    let specs = crate::settings::specs(&cmd);
+    let (first_cli, first_matches) = first;
+    crate::settings::check_resets(&specs, &first_cli.common.reset, S::TOOL)?;
+    let extra = crate::settings::injected(
+        &specs,
+        &first_matches,
+        doc.settings(section),
+        &first_cli.common.reset,
+        S::TOOL,
+        section,
+    )?;
+    let (mut cli, matches) = if extra.is_empty() {
+        (first_cli, first_matches)
+    } else {
+        let shown: Vec<String> = extra.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        crate::debug!("from {section}.settings: {}", shown.join(" "));
+        let mut full = vec![argv.first().cloned().unwrap_or_else(|| S::TOOL.into())];
+        full.extend(extra);
+        full.extend(argv.iter().skip(1).cloned());
+        try_parse::<S>(&full).map_err(|e| {
+            Error::usage(format!(
+                "the document's {section}.settings do not parse: {}; pass the flag to override the recorded value, or --reset it",
+                one_line(&e)
+            ))
+        })?
+    };
+    cli.common.settings = crate::settings::effective(&specs, &matches);
+    Ok((cli, doc))
+}
+
+async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
+    let Cli { mut common, args } = cli;
     let started = Instant::now();
-    let mut doc = read_input(&common)?;
+    let settings = std::mem::take(&mut common.settings);
 
     // Everything that can be checked without AWS is checked before the first call.
     let app = resolve_app(&common, &doc)?;
@@ -242,6 +352,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>) -> Result<Doc> {
         doc: doc.clone(),
         deadline: started + common.timeout,
         common,
+        settings,
         tags,
     };
 
@@ -252,26 +363,36 @@ async fn execute<S: Step>(cli: Cli<S::Args>) -> Result<Doc> {
     }
     let observed = S::observe(&cx, &args).await?;
     let plan = S::diff(&cx, &args, &observed)?;
-    if cx.common.plan {
+    if cx.plan_only() {
         for line in plan.lines() {
             if !cx.common.quiet {
                 eprintln!("{line}");
             }
         }
         eprintln!("{}: {}", S::TOOL, plan.summary());
+        if let Some(path) = &cx.common.plan_json {
+            let mut text = serde_json::to_string_pretty(&plan.to_json(S::TOOL, section))
+                .expect("plans serialise");
+            text.push('\n');
+            std::fs::write(path, text).map_err(|e| {
+                Error::usage(format!("cannot write --plan-json {}: {e}", path.display()))
+            })?;
+        }
         let planned = S::planned(&cx, &args, &observed, &plan)?;
         if plan.has_work() {
             doc.put_planned(&planned);
         } else {
             doc.put(&planned);
         }
+        doc.set_settings(section, cx.settings.clone());
         return Ok(doc);
     }
     for line in plan.lines() {
-        tracing::debug!("{}", line.trim_start());
+        crate::debug!("{}", line.trim_start());
     }
     let written = S::apply(&cx, &args, observed, plan).await?;
     doc.put(&written);
+    doc.set_settings(section, cx.settings.clone());
     Ok(doc)
 }
 

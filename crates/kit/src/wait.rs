@@ -74,7 +74,11 @@ pub async fn retrying<T, E, F, Fut>(
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<T, E>>,
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
 {
     let mut interval = FIRST_INTERVAL;
     let mut noted = false;
@@ -83,7 +87,7 @@ where
             Ok(value) => return Ok(value),
             Err(e) if retryable(&e) && Instant::now() < cx.deadline => {
                 if !noted {
-                    tracing::info!("{what}: {}; retrying", crate::aws::describe(&e));
+                    crate::info!("{what}: {}; retrying", crate::aws::describe(&e));
                     noted = true;
                 }
                 tokio::time::sleep(
@@ -93,12 +97,14 @@ where
                 interval = (interval * 3 / 2).min(MAX_INTERVAL);
             }
             Err(e) if retryable(&e) => {
-                return Err(Error::timeout(format!(
-                    "{what}: still {} at the deadline; rerun later or raise --timeout",
-                    crate::aws::describe(&e)
-                )));
+                let still = format!("still {}", crate::aws::describe(&e));
+                return Err(Error::from_sdk(what, e)
+                    .with_kind(crate::Kind::Timeout)
+                    .context_message(format!(
+                        "{what}: {still} at the deadline; rerun later or raise --timeout"
+                    )));
             }
-            Err(e) => return Err(Error::aws(format!("{what}: {}", crate::aws::describe(&e)))),
+            Err(e) => return Err(Error::from_sdk(what, e)),
         }
     }
 }

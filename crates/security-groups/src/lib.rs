@@ -264,7 +264,7 @@ pub async fn create(
             )));
         }
     };
-    tracing::info!("created security group {name} ({id})");
+    kit::info!("created security group {name} ({id})");
     Ok(get(client, &id).await?.unwrap_or(Group {
         id,
         name: name.to_owned(),
@@ -347,7 +347,7 @@ pub async fn delete_owned(cx: &Cx, client: &Client, groups: &[Group]) -> Result<
         .filter(|g| {
             let mine = cx.owns(g.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             if !mine {
-                tracing::warn!("security group {} ({}) does not carry this step's stagehand tags: left in place", g.name, g.id);
+                kit::warn!("security group {} ({}) does not carry this step's stagehand tags: left in place", g.name, g.id);
             }
             mine
         })
@@ -377,7 +377,7 @@ pub async fn delete_owned(cx: &Cx, client: &Client, groups: &[Group]) -> Result<
         )
         .await;
         match deleted {
-            Ok(_) => tracing::info!("deleted security group {} ({})", g.name, g.id),
+            Ok(_) => kit::info!("deleted security group {} ({})", g.name, g.id),
             Err(e) if e.message.contains("NotFound") => {}
             Err(e) => return Err(e),
         }

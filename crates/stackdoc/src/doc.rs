@@ -212,6 +212,27 @@ impl Doc {
         self.root.insert(S::NAME.into(), value);
     }
 
+    /// A section's recorded settings (its tool's remembered flags), if any. Documents written
+    /// before settings existed have none; the next write adds them.
+    pub fn settings(&self, section: &str) -> Option<&Map<String, Value>> {
+        self.root
+            .get(section)
+            .and_then(|v| v.get("settings"))
+            .and_then(Value::as_object)
+    }
+
+    /// Record a section's settings (after its tool wrote the section). Nothing when the
+    /// section is absent or the tool remembers no settings.
+    pub fn set_settings(&mut self, section: &str, settings: Map<String, Value>) {
+        if let Some(Value::Object(map)) = self.root.get_mut(section) {
+            if settings.is_empty() {
+                map.remove("settings");
+            } else {
+                map.insert("settings".into(), Value::Object(settings));
+            }
+        }
+    }
+
     pub fn remove(&mut self, name: &str) {
         self.root.remove(name);
     }

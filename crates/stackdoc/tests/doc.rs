@@ -1,18 +1,22 @@
 use serde_json::json;
-use stackdoc::{Core, Doc, DocError, NamedArn, Secrets, Section, Subnet, VERSION};
+use stackdoc::{Core, Doc, DocError, SecretRef, Secrets, Section, Subnet, VERSION};
 
 fn secrets() -> Secrets {
     Secrets {
-        github_token: NamedArn {
+        github_token: SecretRef {
             name: "ecs-github-token".into(),
             arn: "arn:aws:secretsmanager:us-west-2:123456789012:secret:ecs-github-token-AbCdEf"
                 .into(),
+            version: None,
         },
-        db_password: NamedArn {
+        db_password: SecretRef {
             name: "postgresdb_passwd".into(),
             arn: "arn:aws:secretsmanager:us-west-2:123456789012:secret:postgresdb_passwd-AbCdEf"
                 .into(),
+            version: None,
         },
+        oauth_client_id: None,
+        oauth_client_secret: None,
     }
 }
 
@@ -198,4 +202,21 @@ fn tags_round_trip() {
         .collect();
     doc.set_tags(&tags);
     assert_eq!(Doc::parse(&doc.to_pretty()).unwrap().tags(), tags);
+}
+
+#[test]
+fn settings_are_recorded_in_the_section_and_read_back() {
+    let mut doc = Doc::new();
+    doc.put(&secrets());
+    let mut settings = serde_json::Map::new();
+    settings.insert("max-acu".into(), json!("4"));
+    doc.set_settings("secrets", settings.clone());
+    assert_eq!(doc.settings("secrets"), Some(&settings));
+    // Still a valid section: settings ride along without disturbing the typed view.
+    assert_eq!(doc.require::<Secrets>().unwrap(), secrets());
+    doc.set_settings("secrets", serde_json::Map::new());
+    assert_eq!(doc.settings("secrets"), None);
+    // No section, no settings.
+    doc.set_settings("db", settings);
+    assert!(!doc.has_section("db"));
 }

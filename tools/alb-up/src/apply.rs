@@ -88,7 +88,7 @@ pub async fn apply(cx: &Cx, want: &Want, now: Observed, plan: Plan<Op>) -> Resul
                 .send()
                 .await
                 .ctx(format!("deleting listener {arn}"))?;
-            tracing::info!("deleted listener {arn}");
+            kit::info!("deleted listener {arn}");
             Ok::<_, Error>(())
         }),
         _ => None,
@@ -116,7 +116,7 @@ pub async fn apply(cx: &Cx, want: &Want, now: Observed, plan: Plan<Op>) -> Resul
     if lb.state != "active" && !cx.no_wait() {
         wait_active(cx, &elb, &want.names.lb, &lb.arn).await?;
     } else if lb.state != "active" {
-        tracing::info!(
+        kit::info!(
             "load balancer {} is {}; not waiting (--no-wait)",
             want.names.lb,
             lb.state
@@ -173,7 +173,7 @@ async fn ensure_lb(
                 ))
             })?;
             let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
-            tracing::info!("created load balancer {name}");
+            kit::info!("created load balancer {name}");
             // CreateLoadBalancer takes no attributes; AWS's defaults differ from ours
             // (invalid header fields are kept).
             elb.modify_load_balancer_attributes()
@@ -239,7 +239,7 @@ async fn ensure_lb(
                     Ok(())
                 };
                 futures::try_join!(set_attrs, set_subnets, set_groups)?;
-                tracing::info!("updated load balancer {name}");
+                kit::info!("updated load balancer {name}");
             }
             Ok(LbDone {
                 arn: lb.arn.clone(),
@@ -294,7 +294,7 @@ async fn ensure_tg(
                 .and_then(|t| t.target_group_arn())
                 .unwrap_or_default()
                 .to_owned();
-            tracing::info!("created target group {name}");
+            kit::info!("created target group {name}");
             if want.deregistration_delay == AWS_DEFAULT_DEREGISTRATION_DELAY {
                 return Ok(arn);
             }
@@ -347,7 +347,7 @@ async fn ensure_tg(
                     Ok(())
                 };
                 futures::try_join!(modify, set_attrs)?;
-                tracing::info!("updated target group {name}");
+                kit::info!("updated target group {name}");
             }
             Ok(tg.arn.clone())
         }
@@ -413,7 +413,7 @@ async fn listener(
                 .and_then(|l| l.listener_arn())
                 .unwrap_or_default()
                 .to_owned();
-            tracing::info!("created listener {} {}", w.protocol, w.port);
+            kit::info!("created listener {} {}", w.protocol, w.port);
             Ok((w.port, arn))
         }
         Some(arn) => {
@@ -427,7 +427,7 @@ async fn listener(
                 .send()
                 .await
                 .ctx(format!("updating the listener on port {}", w.port))?;
-            tracing::info!("updated listener {} {}", w.protocol, w.port);
+            kit::info!("updated listener {} {}", w.protocol, w.port);
             Ok((w.port, arn.clone()))
         }
     }
@@ -489,7 +489,7 @@ pub async fn destroy(cx: &Cx, want_names: &crate::names::Names, vpc: Option<&str
 
     if let Some(lb) = &lb {
         if !owns(&lb.tags) {
-            tracing::warn!(
+            kit::warn!(
                 "load balancer {} was not created by alb-up for app {} (no stagehand tags): left in place",
                 want_names.lb,
                 cx.app
@@ -498,7 +498,7 @@ pub async fn destroy(cx: &Cx, want_names: &crate::names::Names, vpc: Option<&str
             delete_lb(cx, &elb, &want_names.lb, lb).await?;
         }
     } else {
-        tracing::info!("load balancer {}: not found", want_names.lb);
+        kit::info!("load balancer {}: not found", want_names.lb);
     }
 
     let delete_tg = async {
@@ -512,12 +512,12 @@ pub async fn destroy(cx: &Cx, want_names: &crate::names::Names, vpc: Option<&str
                 )
                 .await;
                 match deleted {
-                    Ok(_) => tracing::info!("deleted target group {}", want_names.tg),
+                    Ok(_) => kit::info!("deleted target group {}", want_names.tg),
                     Err(e) if e.message.contains("NotFound") => {}
                     Err(e) => return Err(e),
                 }
             }
-            Some(_) => tracing::warn!(
+            Some(_) => kit::warn!(
                 "target group {} was not created by alb-up for app {} (no stagehand tags): left in place",
                 want_names.tg,
                 cx.app
@@ -552,7 +552,7 @@ async fn delete_lb(cx: &Cx, elb: &Client, name: &str, lb: &LbNow) -> Result<()> 
     futures::future::try_join_all(lb.listeners.iter().map(|l| async move {
         match elb.delete_listener().listener_arn(&l.arn).send().await {
             Ok(_) => {
-                tracing::info!("deleted listener {} {}", l.protocol, l.port);
+                kit::info!("deleted listener {} {}", l.protocol, l.port);
                 Ok(())
             }
             Err(e) if aws::is_not_found(&e) => Ok(()),
@@ -603,6 +603,6 @@ async fn delete_lb(cx: &Cx, elb: &Client, name: &str, lb: &LbNow) -> Result<()> 
         },
     )
     .await?;
-    tracing::info!("deleted load balancer {name}");
+    kit::info!("deleted load balancer {name}");
     Ok(())
 }

@@ -26,40 +26,43 @@ pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Port the container serves on (the target group's port and the only egress port)
-    #[arg(long, default_value_t = 7007, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 7007, value_parser = clap::value_parser!(u16).range(1..), help_heading = kit::SETTINGS)]
     pub container_port: u16,
     /// Admit HTTP(S) only from this IPv4 CIDR (repeatable; default: 0.0.0.0/0)
-    #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr, help_heading = kit::SETTINGS)]
     pub allow_cidr: Vec<String>,
     /// ACM certificate for a 443 HTTPS listener; port 80 then redirects to 443
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", help_heading = kit::SETTINGS)]
     pub certificate_arn: Option<String>,
     /// TLS policy of the HTTPS listener (default: ELBSecurityPolicy-TLS13-1-2-2021-06)
-    #[arg(long, value_name = "POLICY", requires = "certificate_arn")]
+    #[arg(long, value_name = "POLICY", requires = "certificate_arn", help_heading = kit::SETTINGS)]
     pub ssl_policy: Option<String>,
     /// Turn on deletion protection (--destroy then refuses until it is off)
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_deletion_protection", help_heading = kit::SETTINGS)]
     pub deletion_protection: bool,
+    /// Turn deletion protection off
+    #[arg(long, overrides_with = "deletion_protection", help_heading = kit::SETTINGS)]
+    pub no_deletion_protection: bool,
     /// Health-check path
-    #[arg(long, default_value = "/", value_name = "PATH")]
+    #[arg(long, default_value = "/", value_name = "PATH", help_heading = kit::SETTINGS)]
     pub health_check_path: String,
     /// HTTP codes a healthy target answers with (e.g. 200-299, or 200,302)
-    #[arg(long, default_value = "200-299", value_name = "CODES")]
+    #[arg(long, default_value = "200-299", value_name = "CODES", help_heading = kit::SETTINGS)]
     pub health_check_matcher: String,
     /// Consecutive successes before a target is healthy
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(2..=10))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(2..=10), help_heading = kit::SETTINGS)]
     pub healthy_threshold: u8,
     /// Consecutive failures before a target is unhealthy
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=10))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=10), help_heading = kit::SETTINGS)]
     pub unhealthy_threshold: u8,
     /// Seconds between health checks
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(5..=300))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(5..=300), help_heading = kit::SETTINGS)]
     pub health_check_interval: u16,
     /// Seconds a health check may take (less than the interval)
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(2..=120))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(2..=120), help_heading = kit::SETTINGS)]
     pub health_check_timeout: u16,
     /// Seconds a deregistering target keeps its connections
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=3600), help_heading = kit::SETTINGS)]
     pub deregistration_delay: u32,
 }
 

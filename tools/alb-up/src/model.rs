@@ -31,7 +31,7 @@ pub struct HealthCheck {
 
 impl HealthCheck {
     /// "name: old → new" for each part that differs.
-    pub fn changes_from(&self, now: &HealthCheck) -> Vec<String> {
+    pub fn changes_from(&self, now: &HealthCheck) -> Vec<kit::Field> {
         let mut out = Vec::new();
         let mut cmp = |name: &str, old: &dyn fmt::Display, new: &dyn fmt::Display| {
             let (o, n) = (old.to_string(), new.to_string());
@@ -363,7 +363,7 @@ pub fn diff(
                     lb.scheme, lb.lb_type
                 )));
             }
-            let mut fields = Vec::new();
+            let mut fields: Vec<kit::Field> = Vec::new();
             let mut attrs = false;
             for (key, value) in &want.lb_attrs {
                 let have = lb.attrs.get(key).map_or("false", String::as_str);
@@ -410,7 +410,7 @@ pub fn diff(
         match existing.iter().find(|l| l.port == w.port) {
             None => plan.create(res, Op::ListenerCreate(w.clone())),
             Some(l) => {
-                let mut fields = Vec::new();
+                let mut fields: Vec<kit::Field> = Vec::new();
                 if l.protocol != w.protocol {
                     fields.push(field("protocol", &l.protocol, &w.protocol));
                 }

@@ -102,7 +102,7 @@ async fn first_stage(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result
             })
             .await?;
             if now.vpc.is_some() {
-                tracing::info!("enabled DNS hostnames on VPC {id}");
+                kit::info!("enabled DNS hostnames on VPC {id}");
             }
         }
         Ok::<_, Error>(id)
@@ -123,7 +123,7 @@ async fn first_stage(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result
                     .and_then(|g| g.internet_gateway_id())
                     .unwrap_or_default()
                     .to_owned();
-                tracing::info!("created internet gateway {id}");
+                kit::info!("created internet gateway {id}");
                 Ok(Some(id))
             }
             None => Ok(None),
@@ -143,7 +143,7 @@ async fn first_stage(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result
                     "allocating the Elastic IP {name} for the NAT gateway"
                 ))?;
             let id = out.allocation_id().unwrap_or_default().to_owned();
-            tracing::info!(
+            kit::info!(
                 "allocated Elastic IP {id} ({})",
                 out.public_ip().unwrap_or_default()
             );
@@ -174,7 +174,7 @@ async fn create_vpc(cx: &Cx, c: &Clients, core: &str, cidr: &str) -> Result<Stri
         .and_then(|v| v.vpc_id())
         .unwrap_or_default()
         .to_owned();
-    tracing::info!("created VPC {id} ({cidr})");
+    kit::info!("created VPC {id} ({cidr})");
     Ok(id)
 }
 
@@ -214,7 +214,7 @@ async fn own_network_rest(
                     .and_then(|t| t.route_table_id())
                     .unwrap_or_default()
                     .to_owned();
-                tracing::info!("created route table {name} {id}");
+                kit::info!("created route table {name} {id}");
                 Ok(id)
             }
         }
@@ -234,7 +234,7 @@ async fn own_network_rest(
                 },
             )
             .await?;
-            tracing::info!("attached internet gateway {igw} to VPC {vpc_id}");
+            kit::info!("attached internet gateway {igw} to VPC {vpc_id}");
         }
         Ok::<_, Error>(())
     };
@@ -318,7 +318,7 @@ async fn own_network_rest(
             // --no-wait routes to the gateway while it is still pending; should EC2 refuse
             // that, the route waits for the gateway after all.
             Err(e) if cx.no_wait() => {
-                tracing::debug!("{e}; waiting for the NAT gateway first");
+                kit::debug!("{e}; waiting for the NAT gateway first");
                 wait_nat_available(cx, c, &nat_id).await?;
                 route(
                     cx,
@@ -405,7 +405,7 @@ async fn create_subnet(cx: &Cx, c: &Clients, vpc_id: &str, w: &WantSubnet) -> Re
         .and_then(|s| s.subnet_id())
         .unwrap_or_default()
         .to_owned();
-    tracing::info!("created subnet {} {id} ({}, {})", w.name, w.cidr, w.az);
+    kit::info!("created subnet {} {id} ({}, {})", w.name, w.cidr, w.az);
     Ok(id)
 }
 
@@ -460,7 +460,7 @@ async fn route(
         })
         .await?;
     }
-    tracing::info!(
+    kit::info!(
         "{} route 0.0.0.0/0 → {} in {} route table {table}",
         if create { "created" } else { "replaced" },
         gw.or(nat).unwrap_or_default(),
@@ -524,7 +524,7 @@ async fn nat(
         .and_then(|n| n.nat_gateway_id())
         .unwrap_or_default()
         .to_owned();
-    tracing::info!("created NAT gateway {id} in subnet {subnet}");
+    kit::info!("created NAT gateway {id} in subnet {subnet}");
     if !cx.no_wait() {
         wait_nat_available(cx, c, &id).await?;
     }
@@ -627,7 +627,7 @@ async fn cluster(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result<Str
                     .and_then(|cl| cl.cluster_arn())
                     .unwrap_or_default()
                     .to_owned();
-                tracing::info!(
+                kit::info!(
                     "created ECS cluster {core} (FARGATE, FARGATE_SPOT, Container Insights)"
                 );
                 arn = Some(new_arn);
@@ -669,7 +669,7 @@ async fn cluster(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result<Str
                 req.send().await.ctx(format!(
                     "adding the Fargate capacity providers to the ECS cluster {core}"
                 ))?;
-                tracing::info!(
+                kit::info!(
                     "set the capacity providers of ECS cluster {core}: {}",
                     providers.join(", ")
                 );
@@ -684,7 +684,7 @@ async fn cluster(cx: &Cx, c: &Clients, now: &Observed, ops: &[Op]) -> Result<Str
                     .ctx(format!(
                         "turning on Container Insights for the ECS cluster {core}"
                     ))?;
-                tracing::info!("turned on Container Insights for ECS cluster {core}");
+                kit::info!("turned on Container Insights for ECS cluster {core}");
             }
             _ => {}
         }
@@ -765,7 +765,7 @@ async fn namespace(
             }
         },
     };
-    tracing::info!("creating Cloud Map namespace {name} (operation {operation})");
+    kit::info!("creating Cloud Map namespace {name} (operation {operation})");
     let id = wait_operation(cx, c, &operation, &format!("namespace {name}")).await?;
     let id = id.ok_or_else(|| {
         Error::aws(format!(
@@ -773,7 +773,7 @@ async fn namespace(
         ))
     })?;
     let found = namespace_by_id(cx, c, &id).await?;
-    tracing::info!("created Cloud Map namespace {name} {id}");
+    kit::info!("created Cloud Map namespace {name} {id}");
     Ok(found)
 }
 
@@ -861,7 +861,7 @@ where
         match attempt().await {
             Ok(v) => return Ok(v),
             Err(e) if aws::is_not_found(&e) && Instant::now() < give_up => {
-                tracing::debug!("{what}: {}; retrying", aws::describe(&e));
+                kit::debug!("{what}: {}; retrying", aws::describe(&e));
                 tokio::time::sleep(interval).await;
                 interval = (interval * 3 / 2).min(Duration::from_secs(5));
             }

@@ -78,7 +78,7 @@ fn report_foreign(cx: &Cx, now: &Observed) {
         kept.push(format!("namespace {} {}", n.name, n.id));
     }
     if !kept.is_empty() {
-        tracing::info!(
+        kit::info!(
             "left in place, not created by core-up for app {}: {}",
             cx.app,
             kept.join(", ")
@@ -168,7 +168,7 @@ async fn delete_cluster(cx: &Cx, c: &Clients, cluster: Option<&Cluster>) -> Resu
     )
     .await;
     match deleted {
-        Ok(_) => tracing::info!("deleted ECS cluster {name}"),
+        Ok(_) => kit::info!("deleted ECS cluster {name}"),
         Err(e) if e.message.contains("ClusterNotFoundException") => {}
         Err(e) if e.message.contains("ClusterContains") => {
             return Err(Error::aws(format!(
@@ -209,7 +209,7 @@ async fn delete_namespace(cx: &Cx, c: &Clients, namespace: Option<&Namespace>) -
         &format!("deletion of the namespace {}", ns.name),
     )
     .await?;
-    tracing::info!("deleted Cloud Map namespace {} {}", ns.name, ns.id);
+    kit::info!("deleted Cloud Map namespace {} {}", ns.name, ns.id);
     Ok(())
 }
 
@@ -234,7 +234,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
                         .await
                     {
                         Ok(_) => {
-                            tracing::info!("deleting NAT gateway {}", n.id);
+                            kit::info!("deleting NAT gateway {}", n.id);
                             Ok(())
                         }
                         Err(e) if aws::is_not_found(&e) => Ok(()),
@@ -256,7 +256,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
             // The address stays mapped, and the gateway's interface stays in the subnet,
             // until the gateway is deleted.
             wait_nats_gone(cx, c, &waiting).await?;
-            tracing::info!("deleted NAT gateway {}", waiting.join(", "));
+            kit::info!("deleted NAT gateway {}", waiting.join(", "));
         }
         let nat_allocations: HashSet<&str> = ours
             .iter()
@@ -287,7 +287,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
                     .await;
                     match released {
                         Ok(_) => {
-                            tracing::info!(
+                            kit::info!(
                                 "released Elastic IP {} ({})",
                                 e.allocation_id,
                                 e.public_ip
@@ -340,7 +340,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
                     )
                     .await,
                 )?;
-                tracing::info!("deleted route table {} {}", t.name, t.id);
+                kit::info!("deleted route table {} {}", t.name, t.id);
                 Ok::<_, Error>(())
             }),
     );
@@ -382,7 +382,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
                     )
                     .await,
                 )?;
-                tracing::info!("deleted internet gateway {}", g.id);
+                kit::info!("deleted internet gateway {}", g.id);
                 Ok::<_, Error>(())
             }),
     );
@@ -403,7 +403,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
                     )
                     .await,
                 )?;
-                tracing::info!("deleted subnet {} {}", s.name, s.id);
+                kit::info!("deleted subnet {} {}", s.name, s.id);
                 Ok::<_, Error>(())
             }),
     );
@@ -414,7 +414,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
 async fn delete_vpc(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
     let Some(vpc) = now.vpc.as_ref().filter(|v| v.owned) else {
         if now.vpc.is_none() && now.cluster.is_none() && now.namespace.is_none() {
-            tracing::info!(
+            kit::info!(
                 "no core-infra named {} found: nothing to delete",
                 now.settings.core
             );
@@ -433,7 +433,7 @@ async fn delete_vpc(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
         )
         .await,
     )?;
-    tracing::info!("deleted VPC {} {}", now.settings.core, vpc.id);
+    kit::info!("deleted VPC {} {}", now.settings.core, vpc.id);
     Ok(())
 }
 

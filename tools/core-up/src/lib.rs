@@ -27,15 +27,15 @@ pub struct CoreUp;
 pub struct Args {
     /// Name of the core-infra: the VPC's and the cluster's name, the prefix of the subnets'
     /// names, and the namespace default.NAME.local [default: the document's, else core-infra]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = kit::SETTINGS)]
     pub core_name: Option<String>,
     /// CIDR block of a new VPC, /16 to /20; public subnets are cidrsubnet(CIDR, 8, k), private
     /// ones cidrsubnet(CIDR, 8, k+10) [default: the document's, else 10.0.0.0/16]
-    #[arg(long, value_name = "CIDR")]
+    #[arg(long, value_name = "CIDR", help_heading = kit::SETTINGS)]
     pub cidr: Option<String>,
     /// Number of availability zones (the region's first N available ones), 1 to 10
     /// [default: as many as the document lists, else 3]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = kit::SETTINGS)]
     pub azs: Option<u32>,
 }
 
@@ -209,7 +209,7 @@ fn diff(now: &Observed) -> Result<Plan<Op>> {
             )));
         }
         if s.cidr_given && s.cidr.to_string() != vpc.cidr {
-            tracing::warn!(
+            kit::warn!(
                 "--cidr {} is ignored: the existing VPC {} ({core}) has {} and is reused as it is",
                 s.cidr,
                 vpc.id,
@@ -244,7 +244,7 @@ fn diff(now: &Observed) -> Result<Plan<Op>> {
                 .filter(|p| !cl.capacity_providers.iter().any(|c| c == p))
                 .collect();
             if !lacking.is_empty() {
-                tracing::warn!(
+                kit::warn!(
                     "the ECS cluster {core} was not created by core-up and lacks the capacity provider(s) {}: left as it is",
                     lacking.join(", ")
                 );
@@ -336,7 +336,7 @@ fn diff_network(now: &Observed, plan: &mut Plan<Op>) -> Result<()> {
         .map(|f| f.id.as_str())
         .collect();
     if !extra.is_empty() {
-        tracing::warn!(
+        kit::warn!(
             "subnet(s) {} of the core-infra are beyond --azs {}: left in place (--destroy removes them)",
             extra.join(", "),
             s.azs

@@ -120,7 +120,7 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     let cluster = if already_available {
         cluster
     } else if cx.no_wait() {
-        tracing::info!(
+        kit::info!(
             "Aurora cluster {} is {}; not waiting (--no-wait); a rerun waits for it",
             cluster.id,
             cluster.status
@@ -131,6 +131,7 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     };
 
     Ok(Db {
+        password_version: None,
         cluster_id: cluster.id.clone(),
         cluster_arn: cluster.arn.clone(),
         endpoint: cluster.endpoint.clone().unwrap_or_default(),
@@ -163,7 +164,7 @@ async fn subnet_group(cx: &Cx, c: &Clients, now: &Observed, op: Option<&Op>) -> 
                 .send()
                 .await;
             match created {
-                Ok(_) => tracing::info!("created DB subnet group {name}"),
+                Ok(_) => kit::info!("created DB subnet group {name}"),
                 Err(e) if aws::is_already_exists(&e) => {}
                 Err(e) => {
                     return Err(Error::aws(format!(
@@ -183,7 +184,7 @@ async fn subnet_group(cx: &Cx, c: &Clients, now: &Observed, op: Option<&Op>) -> 
                 .ctx(format!(
                     "setting the subnets of DB subnet group {name} to the private subnets"
                 ))?;
-            tracing::info!("DB subnet group {name}: subnets set to the private subnets");
+            kit::info!("DB subnet group {name}: subnets set to the private subnets");
         }
         _ => {}
     }
@@ -267,7 +268,7 @@ async fn create_cluster(
                 .db_cluster()
                 .map(|d| observe::cluster_of(cx, d))
                 .ok_or_else(|| Error::aws(format!("CreateDBCluster {id} returned no cluster")))?;
-            tracing::info!(
+            kit::info!(
                 "created Aurora cluster {id} (Serverless v2, {}-{} ACU); endpoint {}",
                 args.min_acu,
                 args.max_acu,
@@ -350,7 +351,7 @@ async fn modify_cluster(
         .send()
         .await
         .ctx(format!("correcting the settings of Aurora cluster {id}"))?;
-    tracing::info!("Aurora cluster {id}: settings corrected (applied immediately)");
+    kit::info!("Aurora cluster {id}: settings corrected (applied immediately)");
     Ok(out
         .db_cluster()
         .map(|d| observe::cluster_of(cx, d))
@@ -373,7 +374,7 @@ async fn instance(cx: &Cx, c: &Clients, n: &Names, op: Option<&Op>) -> Result<()
                 .send()
                 .await;
             match created {
-                Ok(_) => tracing::info!("created Aurora instance {id} ({INSTANCE_CLASS})"),
+                Ok(_) => kit::info!("created Aurora instance {id} ({INSTANCE_CLASS})"),
                 Err(e) if aws::is_already_exists(&e) => {}
                 Err(e) => {
                     return Err(Error::aws(format!(
@@ -393,7 +394,7 @@ async fn instance(cx: &Cx, c: &Clients, n: &Names, op: Option<&Op>) -> Result<()
                 .send()
                 .await
                 .ctx(format!("changing Aurora instance {id} to {INSTANCE_CLASS}"))?;
-            tracing::info!("Aurora instance {id}: class set to {INSTANCE_CLASS}");
+            kit::info!("Aurora instance {id}: class set to {INSTANCE_CLASS}");
         }
         _ => {}
     }
@@ -473,7 +474,7 @@ async fn put_param(cx: &Cx, c: &Clients, name: &str, value: &str, create: bool) 
         put(true).await
     };
     result.ctx(format!("writing SSM parameter {name}"))?;
-    tracing::info!("SSM parameter {name} = {value}");
+    kit::info!("SSM parameter {name} = {value}");
     Ok(())
 }
 

@@ -34,7 +34,7 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
     }
     let foreign_cluster = cluster.as_ref().is_some_and(|cl| !cl.owned);
     if let Some(cl) = cluster.as_ref().filter(|cl| !cl.owned) {
-        tracing::warn!(
+        kit::warn!(
             "Aurora cluster {} does not carry db-up's stagehand tags for app {}: left in place, with its instance, subnet group and security groups",
             cl.id,
             cx.app
@@ -58,9 +58,9 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
                 .await
                 .map(drop)
                 .or_else(gone)?;
-                tracing::info!("deleting Aurora instance {}", i.id);
+                kit::info!("deleting Aurora instance {}", i.id);
             }
-            Some(i) => tracing::warn!(
+            Some(i) => kit::warn!(
                 "DB instance {} does not carry db-up's stagehand tags: left in place",
                 i.id
             ),
@@ -88,13 +88,13 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         .map(drop)
         .or_else(gone)?;
         match &snapshot {
-            Some(s) => tracing::info!(
+            Some(s) => kit::info!(
                 "deleting Aurora cluster {} with final snapshot {s} (restore with: aws rds restore-db-cluster-from-snapshot --snapshot-identifier {s} --db-cluster-identifier {} --engine {})",
                 cl.id,
                 cl.id,
                 crate::ENGINE
             ),
-            None => tracing::warn!(
+            None => kit::warn!(
                 "deleting Aurora cluster {} without a final snapshot (--skip-final-snapshot)",
                 cl.id
             ),
@@ -173,7 +173,7 @@ async fn subnet_group_owned(cx: &Cx, c: &Clients, name: &str) -> Result<Option<S
     if owns_rds(cx, tags.tag_list()) {
         Ok(Some(group.name))
     } else {
-        tracing::warn!(
+        kit::warn!(
             "DB subnet group {name} does not carry db-up's stagehand tags: left in place"
         );
         Ok(None)
@@ -195,7 +195,7 @@ async fn delete_subnet_group(cx: &Cx, c: &Clients, name: &str) -> Result<()> {
     .await
     .map(drop)
     .or_else(gone)?;
-    tracing::info!("deleted DB subnet group {name}");
+    kit::info!("deleted DB subnet group {name}");
     Ok(())
 }
 
@@ -244,7 +244,7 @@ async fn params_owned(cx: &Cx, c: &Clients, n: &Names) -> Result<Vec<String>> {
             })?;
         let owned = cx.owns(tags.tag_list().iter().map(|t| (t.key(), t.value())));
         if !owned {
-            tracing::warn!(
+            kit::warn!(
                 "SSM parameter {name} does not carry db-up's stagehand tags: left in place"
             );
         }
@@ -273,6 +273,6 @@ async fn delete_params(c: &Clients, names: Vec<String>) -> Result<()> {
                 aws::describe(&e)
             ))
         })?;
-    tracing::info!("deleted SSM parameters {}", names.join(", "));
+    kit::info!("deleted SSM parameters {}", names.join(", "));
     Ok(())
 }

@@ -96,7 +96,7 @@ pub fn param_values(cluster: Option<&Cluster>) -> [Option<String>; 3] {
 }
 
 /// The ModifyDBCluster that brings `c` to what the flags ask for.
-pub fn cluster_drift(args: &Args, c: &Cluster, db_sg_id: &str) -> (Modify, Vec<String>) {
+pub fn cluster_drift(args: &Args, c: &Cluster, db_sg_id: &str) -> (Modify, Vec<kit::Field>) {
     let mut m = Modify::default();
     let mut fields = Vec::new();
     if c.min_acu != Some(args.min_acu) || c.max_acu != Some(args.max_acu) {
@@ -208,20 +208,20 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
                 )));
             }
             if !c.owned {
-                tracing::warn!(
+                kit::warn!(
                     "Aurora cluster {} was not created by db-up for app {} (no stagehand tags): using it, but --destroy will leave it",
                     c.id,
                     cx.app
                 );
             }
             if !c.storage_encrypted {
-                tracing::warn!(
+                kit::warn!(
                     "Aurora cluster {} has unencrypted storage, which cannot be changed in place; restore a snapshot into an encrypted cluster",
                     c.id
                 );
             }
             if c.engine_version != args.engine_version {
-                tracing::warn!(
+                kit::warn!(
                     "Aurora cluster {} runs {ENGINE} {}, not {}: db-up does not upgrade engines (aws rds modify-db-cluster --engine-version)",
                     c.id,
                     c.engine_version,
@@ -316,6 +316,7 @@ pub fn planned(cx: &Cx, _args: &Args, now: &Observed) -> Db {
     let c = now.cluster.as_ref();
     let planned = || PLANNED.to_owned();
     Db {
+        password_version: None,
         cluster_id: n.cluster.clone(),
         cluster_arn: c.map_or_else(planned, |c| c.arn.clone()),
         endpoint: c.and_then(|c| c.endpoint.clone()).unwrap_or_else(planned),

@@ -30,26 +30,28 @@ pub const INSTANCE_CLASS: &str = "db.serverless";
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Aurora cluster identifier (default: <app>-db); also names the subnet group
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = kit::SETTINGS)]
     pub cluster_name: Option<String>,
     /// aurora-postgresql engine version (a version that supports Serverless v2)
-    #[arg(long, default_value = "16.6", value_name = "VERSION")]
+    #[arg(long, default_value = "16.6", value_name = "VERSION", help_heading = kit::SETTINGS)]
     pub engine_version: String,
     /// Minimum capacity in Aurora capacity units (0 to 256, in steps of 0.5; 0 lets the
     /// instance pause when idle)
-    #[arg(long, default_value_t = 0.5, value_name = "ACU")]
+    #[arg(long, default_value_t = 0.5, value_name = "ACU", help_heading = kit::SETTINGS)]
     pub min_acu: f64,
     /// Maximum capacity in Aurora capacity units (1 to 256, in steps of 0.5)
-    #[arg(long, default_value_t = 2.0, value_name = "ACU")]
+    #[arg(long, default_value_t = 2.0, value_name = "ACU", help_heading = kit::SETTINGS)]
     pub max_acu: f64,
     /// Days of automated backups (1 to 35)
     #[arg(long, default_value_t = 7, value_name = "DAYS",
-          value_parser = clap::value_parser!(i32).range(1..=35))]
+          value_parser = clap::value_parser!(i32).range(1..=35), help_heading = kit::SETTINGS)]
     pub backup_retention_days: i32,
-    /// Turn on deletion protection (off by default, as in the seed; a rerun without it turns
-    /// it off)
-    #[arg(long)]
+    /// Turn on deletion protection (off by default, as in the seed)
+    #[arg(long, overrides_with = "no_deletion_protection", help_heading = kit::SETTINGS)]
     pub deletion_protection: bool,
+    /// Turn deletion protection off
+    #[arg(long, overrides_with = "deletion_protection", help_heading = kit::SETTINGS)]
+    pub no_deletion_protection: bool,
     /// With --destroy: delete the cluster without a final snapshot (its data is lost)
     #[arg(long)]
     pub skip_final_snapshot: bool,

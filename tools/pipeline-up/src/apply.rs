@@ -121,7 +121,7 @@ async fn ensure_bucket(
             );
         }
         match req.send().await {
-            Ok(_) => tracing::info!("created S3 bucket {b}"),
+            Ok(_) => kit::info!("created S3 bucket {b}"),
             Err(e) if aws::code(&e) == Some("BucketAlreadyOwnedByYou") => {}
             Err(e) if aws::code(&e) == Some("BucketAlreadyExists") => {
                 return Err(Error::aws(format!(
@@ -155,7 +155,7 @@ async fn ensure_bucket(
         put_bucket_part(c, d, part).await?;
     }
     if !create {
-        tracing::info!("updated S3 bucket {b} ({})", parts.join(", "));
+        kit::info!("updated S3 bucket {b} ({})", parts.join(", "));
     }
     Ok(())
 }
@@ -284,7 +284,7 @@ async fn ensure_topic(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Result
             .send()
             .await
             .ctx(format!("creating SNS topic {name}"))?;
-        tracing::info!("created SNS topic {name}");
+        kit::info!("created SNS topic {name}");
     } else {
         c.sns
             .set_topic_attributes()
@@ -294,7 +294,7 @@ async fn ensure_topic(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Result
             .send()
             .await
             .ctx(format!("setting the policy of SNS topic {name}"))?;
-        tracing::info!("updated the policy of SNS topic {name}");
+        kit::info!("updated the policy of SNS topic {name}");
     }
     Ok(())
 }
@@ -346,7 +346,7 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
             .send()
             .await
         {
-            Ok(_) => tracing::info!("created IAM role {name}"),
+            Ok(_) => kit::info!("created IAM role {name}"),
             Err(e) if aws::is_already_exists(&e) => {}
             Err(e) => {
                 return Err(Error::aws(format!(
@@ -363,7 +363,7 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
             .send()
             .await
             .ctx(format!("updating the trust policy of IAM role {name}"))?;
-        tracing::info!("updated the trust policy of IAM role {name}");
+        kit::info!("updated the trust policy of IAM role {name}");
     }
     if create || policy {
         c.iam
@@ -375,7 +375,7 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
             .await
             .ctx(format!("setting the policy of IAM role {name}"))?;
         if !create {
-            tracing::info!("updated the policy of IAM role {name}");
+            kit::info!("updated the policy of IAM role {name}");
         }
     }
     Ok(())
@@ -467,7 +467,7 @@ async fn ensure_project(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Resu
             },
         )
         .await?;
-        tracing::info!("created CodeBuild project {name}");
+        kit::info!("created CodeBuild project {name}");
     } else {
         wait::retrying(
             cx,
@@ -487,7 +487,7 @@ async fn ensure_project(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Resu
             },
         )
         .await?;
-        tracing::info!("updated CodeBuild project {name}");
+        kit::info!("updated CodeBuild project {name}");
     }
     Ok(())
 }
@@ -612,7 +612,7 @@ async fn ensure_pipeline(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Res
             },
         )
         .await?;
-        tracing::info!("created pipeline {name} ({})", d.source.kind());
+        kit::info!("created pipeline {name} ({})", d.source.kind());
     } else {
         wait::retrying(
             cx,
@@ -626,7 +626,7 @@ async fn ensure_pipeline(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Res
             },
         )
         .await?;
-        tracing::info!("updated pipeline {name}");
+        kit::info!("updated pipeline {name}");
     }
     Ok(())
 }
@@ -660,7 +660,7 @@ async fn ensure_rule(cx: &Cx, c: &Clients, d: &Desired, arn: Option<&str>) -> Re
                 .await;
             match out {
                 Ok(out) => {
-                    tracing::info!("created notification rule {}", n.rule_name);
+                    kit::info!("created notification rule {}", n.rule_name);
                     Ok(out.arn().unwrap_or_default().to_owned())
                 }
                 Err(e) if aws::code(&e) == Some("ConfigurationException") => {
@@ -686,7 +686,7 @@ async fn ensure_rule(cx: &Cx, c: &Clients, d: &Desired, arn: Option<&str>) -> Re
                 .await;
             match out {
                 Ok(_) => {
-                    tracing::info!("updated notification rule {}", n.rule_name);
+                    kit::info!("updated notification rule {}", n.rule_name);
                     Ok(arn.to_owned())
                 }
                 Err(e) if aws::code(&e) == Some("ConfigurationException") => {

@@ -10,7 +10,7 @@ use crate::model::Names;
 use crate::observe;
 
 fn left(what: &str, app: &str) {
-    tracing::warn!(
+    kit::warn!(
         "{what} was not created by pipeline-up for app {app} (no stagehand tags): left in place"
     );
 }
@@ -26,7 +26,7 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
                 .send()
                 .await
                 .ctx(format!("deleting notification rule {}", n.rule_name))?;
-            tracing::info!("deleted notification rule {}", n.rule_name);
+            kit::info!("deleted notification rule {}", n.rule_name);
         }
         Some(_) => left(&format!("notification rule {}", n.rule_name), &cx.app),
         None => {}
@@ -41,7 +41,7 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
                 .send()
                 .await
             {
-                Ok(_) => tracing::info!("deleted pipeline {}", n.pipeline),
+                Ok(_) => kit::info!("deleted pipeline {}", n.pipeline),
                 Err(e) if aws::is_not_found(&e) => {}
                 Err(e) => {
                     return Err(Error::aws(format!(
@@ -64,7 +64,7 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
                 .send()
                 .await
                 .ctx(format!("deleting CodeBuild project {}", n.project))?;
-            tracing::info!("deleted CodeBuild project {}", n.project);
+            kit::info!("deleted CodeBuild project {}", n.project);
         }
         Some(_) => left(&format!("CodeBuild project {}", n.project), &cx.app),
         None => {}
@@ -85,14 +85,14 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
                 .send()
                 .await
                 .ctx(format!("deleting SNS topic {}", n.topic_name))?;
-            tracing::info!("deleted SNS topic {}", n.topic_name);
+            kit::info!("deleted SNS topic {}", n.topic_name);
         }
         Some(_) => left(&format!("SNS topic {}", n.topic_name), &cx.app),
         None => {}
     }
 
     match observe::bucket(cx, &c, n).await? {
-        Some(_) if keep_artifacts => tracing::info!(
+        Some(_) if keep_artifacts => kit::info!(
             "kept S3 bucket {} and its artifacts (--keep-artifacts); delete it later with aws s3 rb s3://{} --force",
             n.bucket,
             n.bucket
@@ -104,7 +104,7 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
                 .send()
                 .await
                 .ctx(format!("deleting S3 bucket {}", n.bucket))?;
-            tracing::info!("deleted S3 bucket {}", n.bucket);
+            kit::info!("deleted S3 bucket {}", n.bucket);
         }
         Some(_) => left(&format!("S3 bucket {}", n.bucket), &cx.app),
         None => {}
@@ -168,7 +168,7 @@ async fn empty_bucket(c: &Clients, bucket: &str) -> Result<()> {
         deleted += ids.len();
     }
     if deleted > 0 {
-        tracing::info!("emptied S3 bucket {bucket} ({deleted} object versions)");
+        kit::info!("emptied S3 bucket {bucket} ({deleted} object versions)");
     }
     Ok(())
 }

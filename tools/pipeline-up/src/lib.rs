@@ -26,20 +26,20 @@ pub struct PipelineUp;
 pub struct Args {
     /// GitHub owner (user or organisation) of the Backstage app's repository (required, except
     /// with --destroy)
-    #[arg(long, value_name = "OWNER")]
+    #[arg(long, value_name = "OWNER", help_heading = kit::SETTINGS)]
     pub repo_owner: Option<String>,
     /// Name of the Backstage app's GitHub repository (required, except with --destroy)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = kit::SETTINGS)]
     pub repo_name: Option<String>,
     /// Branch the pipeline follows
-    #[arg(long, default_value = "main", value_name = "BRANCH")]
+    #[arg(long, default_value = "main", value_name = "BRANCH", help_heading = kit::SETTINGS)]
     pub branch: String,
     /// Use this CodeStar connection (CodeStarSourceConnection action, which AWS recommends)
     /// instead of the GitHub version 1 action with the token secret
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", help_heading = kit::SETTINGS)]
     pub connection_arn: Option<String>,
     /// Path of the buildspec inside the app's repository
-    #[arg(long, default_value = "templates/buildspec.yml", value_name = "PATH")]
+    #[arg(long, default_value = "templates/buildspec.yml", value_name = "PATH", help_heading = kit::SETTINGS)]
     pub buildspec: String,
     /// With --destroy: keep the artifact bucket and its contents
     #[arg(long)]
@@ -250,9 +250,9 @@ impl Step for PipelineUp {
                     if !trust_drift && !policy_drift {
                         plan.unchanged(resource, Op::Keep);
                     } else {
-                        let mut fields = Vec::new();
+                        let mut fields: Vec<kit::Field> = Vec::new();
                         if trust_drift {
-                            fields.push("trust policy: changed".to_owned());
+                            fields.push("trust policy: changed".into());
                         }
                         if policy_drift {
                             fields.extend(model::differences(
@@ -387,6 +387,7 @@ pub(crate) struct Arns {
 pub(crate) fn section(d: &Desired, arns: Arns) -> Pipeline {
     let n = &d.n;
     Pipeline {
+        token_version: None,
         bucket: n.bucket.clone(),
         bucket_arn: n.bucket_arn.clone(),
         topic_name: n.topic_name.clone(),

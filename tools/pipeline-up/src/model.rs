@@ -621,18 +621,18 @@ fn action(
 }
 
 /// "path: old → new" for each leaf where `old` and `new` differ (at most `limit` of them).
-pub fn differences(old: &Value, new: &Value, limit: usize) -> Vec<String> {
+pub fn differences(old: &Value, new: &Value, limit: usize) -> Vec<kit::Field> {
     let mut out = Vec::new();
     walk("", old, new, &mut out);
     if out.len() > limit {
         let more = out.len() - limit;
         out.truncate(limit);
-        out.push(format!("and {more} more"));
+        out.push(format!("and {more} more").into());
     }
     out
 }
 
-fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
+fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<kit::Field>) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_owned()

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::Tag;
 use kit::{AwsContext, Cx, Error, Plan, Result, Step, aws};
-use stackdoc::{Doc, NamedArn, PLANNED, Secrets};
+use stackdoc::{Doc, PLANNED, SecretRef, Secrets};
 
 pub struct SecretsInit;
 
@@ -24,10 +24,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub db_password_file: Option<PathBuf>,
     /// Name of the GitHub-token secret
-    #[arg(long, default_value = "ecs-github-token", value_name = "NAME")]
+    #[arg(long, default_value = "ecs-github-token", value_name = "NAME", help_heading = kit::SETTINGS)]
     pub github_token_secret: String,
     /// Name of the DB-password secret
-    #[arg(long, default_value = "postgresdb_passwd", value_name = "NAME")]
+    #[arg(long, default_value = "postgresdb_passwd", value_name = "NAME", help_heading = kit::SETTINGS)]
     pub db_password_secret: String,
     /// Overwrite the values of existing secrets (token from GITHUB_TOKEN / file; password
     /// given or newly generated)
@@ -162,7 +162,7 @@ impl Step for SecretsInit {
                 Found::PendingDeletion { owned: true, .. } => {
                     plan.update(
                         resource,
-                        vec!["restore: scheduled for deletion → kept".into()],
+                        vec!["restore: scheduled for deletion → kept"],
                         Op::Restore(which),
                     );
                 }
@@ -176,7 +176,7 @@ impl Step for SecretsInit {
                 }
                 Found::Live { .. } if args.rotate => {
                     needs_value(which, args)?;
-                    plan.update(resource, vec!["value: rotated".into()], Op::Rotate(which));
+                    plan.update(resource, vec!["value: rotated"], Op::Rotate(which));
                 }
                 Found::Live { .. } => plan.unchanged(resource, Op::Keep),
             }
@@ -185,16 +185,19 @@ impl Step for SecretsInit {
     }
 
     fn planned(_cx: &Cx, args: &Args, now: &Observed, _plan: &Plan<Op>) -> Result<Secrets> {
-        let entry = |which: Which, found: &Found| NamedArn {
+        let entry = |which: Which, found: &Found| SecretRef {
             name: which.name(args).to_owned(),
             arn: match found {
                 Found::Live { arn, .. } | Found::PendingDeletion { arn, .. } => arn.clone(),
                 Found::Missing => PLANNED.to_owned(),
             },
+            version: None,
         };
         Ok(Secrets {
             github_token: entry(Which::GithubToken, &now.token),
             db_password: entry(Which::DbPassword, &now.password),
+            oauth_client_id: None,
+            oauth_client_secret: None,
         })
     }
 
@@ -216,13 +219,16 @@ impl Step for SecretsInit {
                 Which::DbPassword => password_arn = Some(arn),
             }
         }
-        let entry = |which: Which, arn: Option<String>| NamedArn {
+        let entry = |which: Which, arn: Option<String>| SecretRef {
             name: which.name(args).to_owned(),
             arn: arn.unwrap_or_default(),
+            version: None,
         };
         Ok(Secrets {
             github_token: entry(Which::GithubToken, token_arn),
             db_password: entry(Which::DbPassword, password_arn),
+            oauth_client_id: None,
+            oauth_client_secret: None,
         })
     }
 
@@ -232,12 +238,12 @@ impl Step for SecretsInit {
             let name = which.name(args);
             match find(cx, &client, which, args).await? {
                 Found::Missing => {
-                    tracing::info!("{} {name}: not found, nothing to delete", which.label())
+                    kit::info!("{} {name}: not found, nothing to delete", which.label())
                 }
                 Found::PendingDeletion { .. } => {
-                    tracing::info!("{} {name}: already scheduled for deletion", which.label())
+                    kit::info!("{} {name}: already scheduled for deletion", which.label())
                 }
-                Found::Live { owned: false, .. } => tracing::warn!(
+                Found::Live { owned: false, .. } => kit::warn!(
                     "{} {name} was not created by stagehand for app {} (no stagehand tags): left in place",
                     which.label(),
                     cx.app
@@ -253,9 +259,9 @@ impl Step for SecretsInit {
                         .await
                         .ctx(format!("deleting the {} {name}", which.label()))?;
                     if args.force_delete_without_recovery {
-                        tracing::info!("deleted secret {name} (no recovery window)");
+                        kit::info!("deleted secret {name} (no recovery window)");
                     } else {
-                        tracing::info!(
+                        kit::info!(
                             "scheduled secret {name} for deletion in {} days (restore with: aws secretsmanager restore-secret --secret-id {name})",
                             args.recovery_window_days
                         );
@@ -336,7 +342,7 @@ async fn find(cx: &Cx, client: &Client, which: Which, args: &Args) -> Result<Fou
         )));
     }
     if which == Which::DbPassword && text.contains(|c| RDS_REFUSED.contains(c)) {
-        tracing::warn!(
+        kit::warn!(
             "the DB-password secret {name} contains characters RDS refuses (/ @ \" or space); db-up will fail until it is rotated (secrets-init --rotate)"
         );
     }
@@ -490,7 +496,7 @@ async fn run_op(cx: &Cx, client: &Client, args: &Args, op: &Op) -> Result<Option
                     )));
                 }
             };
-            tracing::info!("created secret {name}");
+            kit::info!("created secret {name}");
             Ok(Some((which, arn)))
         }
         Op::Restore(which) => {
@@ -501,7 +507,7 @@ async fn run_op(cx: &Cx, client: &Client, args: &Args, op: &Op) -> Result<Option
                 .send()
                 .await
                 .ctx(format!("restoring the {} {name}", which.label()))?;
-            tracing::info!("restored secret {name}, which was scheduled for deletion");
+            kit::info!("restored secret {name}, which was scheduled for deletion");
             Ok(Some((which, out.arn().unwrap_or_default().to_owned())))
         }
         Op::Rotate(which) => {
@@ -517,7 +523,7 @@ async fn run_op(cx: &Cx, client: &Client, args: &Args, op: &Op) -> Result<Option
                     "storing a new value in the {} {name}",
                     which.label()
                 ))?;
-            tracing::info!("rotated secret {name}");
+            kit::info!("rotated secret {name}");
             Ok(Some((which, out.arn().unwrap_or_default().to_owned())))
         }
     }

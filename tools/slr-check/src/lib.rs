@@ -141,7 +141,7 @@ impl Step for SlrCheck {
     }
 
     async fn destroy(_cx: &Cx, _args: &Args) -> Result<()> {
-        tracing::info!(
+        kit::info!(
             "service-linked roles are account-wide and shared with other stacks: left in place (delete one yourself with aws iam delete-service-linked-role --role-name NAME)"
         );
         Ok(())
@@ -169,10 +169,10 @@ async fn create(cx: &Cx, client: &Client, service: &Service) -> Result<String> {
         .send()
         .await
     {
-        Ok(_) => tracing::info!("created the service-linked role for {}", service.principal),
+        Ok(_) => kit::info!("created the service-linked role for {}", service.principal),
         // Another run (or person) made it in the meantime: that is what we wanted.
         Err(e) if already_there(&e) => {
-            tracing::info!(
+            kit::info!(
                 "the service-linked role for {} exists already",
                 service.principal
             )

@@ -132,7 +132,7 @@ fn want_service(
     }
 }
 
-fn service_changes(have: &EcsService, want: &WantService) -> Vec<String> {
+fn service_changes(have: &EcsService, want: &WantService) -> Vec<kit::Field> {
     let mut out = Vec::new();
     let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
     if have.desired_count != want.desired_count {
@@ -312,10 +312,10 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
                 fields.push(format!(
                     "lifecycle policy: → keep the last {} images",
                     desired::KEEP_IMAGES
-                ));
+                ).into());
             }
             if r.encryption != "AES256" {
-                tracing::warn!(
+                kit::warn!(
                     "ECR repository {} is encrypted with {}, not AES256; encryption cannot change, so it is left as it is",
                     r.name,
                     r.encryption
@@ -403,7 +403,7 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
                 || s.record_type != "A"
                 || s.failure_threshold != Some(desired::CLOUDMAP_FAILURE_THRESHOLD)
             {
-                tracing::warn!(
+                kit::warn!(
                     "Cloud Map service {} has routing {}, record {} and health-check failure threshold {:?}, which cannot be changed in place; svc-up --destroy and a rerun recreate it",
                     n.cloudmap,
                     s.routing,
@@ -512,6 +512,8 @@ fn or_planned(v: Option<String>) -> String {
 pub fn planned_section(cx: &Cx, _args: &Args, now: &Observed) -> Svc {
     let n = Names::of(&cx.app);
     Svc {
+        image: None,
+        secret_versions: Default::default(),
         repository_name: n.repo.clone(),
         repository_uri: or_planned(now.repo.as_ref().map(|r| r.uri.clone())),
         execution_role_arn: or_planned(now.exec_role.as_ref().map(|r| r.arn.clone())),
@@ -602,11 +604,11 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     // Waiting: not without an image to run.
     let has_images = now.repo.as_ref().is_some_and(|r| r.has_images);
     if args.image.is_none() && !has_images {
-        tracing::warn!(
+        kit::warn!(
             "ECR repository {repo_uri} holds no image yet: the pipeline's first run (pipeline-up) builds and pushes {repo_uri}:latest and the service starts then; not waiting for the service to become stable"
         );
     } else if cx.no_wait() {
-        tracing::info!(
+        kit::info!(
             "--no-wait: not waiting for ECS service {} to become stable",
             n.service
         );
@@ -623,6 +625,8 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     }
 
     Ok(Svc {
+        image: None,
+        secret_versions: Default::default(),
         repository_name: n.repo.clone(),
         repository_uri: repo_uri,
         execution_role_arn: exec_arn,
@@ -663,7 +667,7 @@ async fn run_independent(
                     .send()
                     .await;
                 match made {
-                    Ok(_) => tracing::info!("created log group {}", n.log_group),
+                    Ok(_) => kit::info!("created log group {}", n.log_group),
                     Err(e) if aws::is_already_exists(&e) => {}
                     Err(e) => {
                         return Err(Error::aws(format!(
@@ -791,7 +795,7 @@ async fn ensure_repo(
                     .repository()
                     .and_then(|r| r.repository_uri())
                     .map(str::to_owned);
-                tracing::info!("created ECR repository {}", n.repo);
+                kit::info!("created ECR repository {}", n.repo);
             }
             Err(e) if aws::is_already_exists(&e) => {
                 uri = crate::observe::find_repo(&c.ecr, &n.repo)
@@ -885,7 +889,7 @@ async fn ensure_role(
                 if let Some(r) = out.role() {
                     arn = r.arn().to_owned();
                 }
-                tracing::info!("created IAM role {name}");
+                kit::info!("created IAM role {name}");
             }
             Err(e) if aws::is_already_exists(&e) => {
                 c.iam
@@ -938,7 +942,7 @@ async fn ensure_role(
             .send()
             .await
             .ctx(format!("detaching {p} from IAM role {name}"))?;
-        tracing::info!("detached {p} from IAM role {name}: svc-up grants nothing wider");
+        kit::info!("detached {p} from IAM role {name}: svc-up grants nothing wider");
     }
     if inline {
         let doc = want.inline.to_string();
@@ -1003,7 +1007,7 @@ async fn create_cloudmap(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Re
             .await;
     match made {
         Ok(out) => {
-            tracing::info!("created Cloud Map service {}", n.cloudmap);
+            kit::info!("created Cloud Map service {}", n.cloudmap);
             Ok(out
                 .service()
                 .and_then(|s| s.arn())
@@ -1138,7 +1142,7 @@ async fn register_task_def(cx: &Cx, c: &Clients, td: &TaskDef) -> Result<String>
         .and_then(|t| t.task_definition_arn())
         .unwrap_or_default()
         .to_owned();
-    tracing::info!("registered task definition {}", short_td(&arn));
+    kit::info!("registered task definition {}", short_td(&arn));
     Ok(arn)
 }
 
@@ -1255,7 +1259,7 @@ async fn create_service(
         .and_then(|s| s.service_arn())
         .unwrap_or_default()
         .to_owned();
-    tracing::info!(
+    kit::info!(
         "created ECS service {} in cluster {}",
         n.service,
         inputs.core.cluster_name
@@ -1301,6 +1305,6 @@ async fn update_service(
         .and_then(|s| s.service_arn())
         .unwrap_or_default()
         .to_owned();
-    tracing::info!("updated ECS service {}", n.service);
+    kit::info!("updated ECS service {}", n.service);
     Ok((arn, primary_deployment(out.service())))
 }

@@ -253,7 +253,7 @@ pub struct ContainerDef {
 
 impl TaskDef {
     /// "field: old → new" for each difference, `self` being what exists.
-    pub fn changes_to(&self, want: &TaskDef) -> Vec<String> {
+    pub fn changes_to(&self, want: &TaskDef) -> Vec<kit::Field> {
         let mut out = Vec::new();
         let mut cmp = |name: &str, a: String, b: String| {
             if a != b {

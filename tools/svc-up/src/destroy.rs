@@ -58,9 +58,9 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
                         .send()
                         .await
                         .ctx(format!("deleting ECR repository {}", n.repo))?;
-                    tracing::info!("deleted ECR repository {}", n.repo);
+                    kit::info!("deleted ECR repository {}", n.repo);
                 }
-                Some(_) => tracing::warn!(
+                Some(_) => kit::warn!(
                     "ECR repository {} was not created by svc-up for app {}: left in place",
                     n.repo,
                     cx.app
@@ -113,7 +113,7 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
             .iter()
             .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
     ) {
-        tracing::warn!(
+        kit::warn!(
             "ECS service {} was not created by svc-up for app {}: left in place",
             n.service,
             cx.app
@@ -138,7 +138,7 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
             .send()
             .await
             .ctx(format!("deleting ECS service {}", n.service))?;
-        tracing::info!("deleted ECS service {}", n.service);
+        kit::info!("deleted ECS service {}", n.service);
     }
     if cx.no_wait() {
         return Ok(());
@@ -218,7 +218,7 @@ async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
             .iter()
             .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
     ) {
-        tracing::warn!(
+        kit::warn!(
             "task definition family {} was not registered by svc-up for app {}: left in place",
             n.family,
             cx.app
@@ -245,7 +245,7 @@ async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
                 n.family
             ))?;
     }
-    tracing::info!(
+    kit::info!(
         "deregistered and deleted {} revision(s) of task definition {}",
         arns.len(),
         n.family
@@ -267,7 +267,7 @@ async fn delete_cloudmap(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Re
                 n.cloudmap
             ))?;
     if !cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
-        tracing::warn!(
+        kit::warn!(
             "Cloud Map service {} was not created by svc-up for app {}: left in place",
             n.cloudmap,
             cx.app
@@ -283,7 +283,7 @@ async fn delete_cloudmap(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Re
     )
     .await;
     match deleted {
-        Ok(_) => tracing::info!("deleted Cloud Map service {}", n.cloudmap),
+        Ok(_) => kit::info!("deleted Cloud Map service {}", n.cloudmap),
         Err(e) if e.message.contains("NotFound") => {}
         Err(e) => return Err(e),
     }
@@ -306,7 +306,7 @@ async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Resul
         return Ok(());
     }
     if !args.delete_logs {
-        tracing::info!(
+        kit::info!(
             "log group {} is kept with its logs; pass --delete-logs to delete it",
             n.log_group
         );
@@ -330,7 +330,7 @@ async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Resul
         .tags()
         .is_some_and(|t| cx.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     if !owned {
-        tracing::warn!(
+        kit::warn!(
             "log group {} was not created by svc-up for app {}: left in place",
             n.log_group,
             cx.app
@@ -343,6 +343,6 @@ async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Resul
         .send()
         .await
         .ctx(format!("deleting log group {}", n.log_group))?;
-    tracing::info!("deleted log group {}", n.log_group);
+    kit::info!("deleted log group {}", n.log_group);
     Ok(())
 }

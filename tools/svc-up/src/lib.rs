@@ -24,22 +24,22 @@ pub struct SvcUp;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Task CPU units (a Fargate size: 256, 512, 1024, 2048, 4096, 8192, 16384)
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, help_heading = kit::SETTINGS)]
     pub cpu: u32,
     /// Task memory in MiB (must fit --cpu on Fargate)
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 2048, help_heading = kit::SETTINGS)]
     pub memory: u32,
     /// Container image (default: the ECR repository's URL with tag latest)
-    #[arg(long)]
+    #[arg(long, help_heading = kit::SETTINGS)]
     pub image: Option<String>,
     /// Number of tasks to run
-    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, help_heading = kit::SETTINGS)]
     pub desired_count: i64,
     /// Days CloudWatch Logs keeps the container logs
-    #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true, help_heading = kit::SETTINGS)]
     pub log_retention_days: i32,
     /// Seconds the service ignores failing ALB health checks of a new task while Backstage boots
-    #[arg(long, default_value_t = 300, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 300, allow_negative_numbers = true, help_heading = kit::SETTINGS)]
     pub health_check_grace_period: i32,
     /// Force a new deployment (new tasks pull the image again) even when nothing changed
     #[arg(long)]

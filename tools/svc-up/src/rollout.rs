@@ -84,7 +84,7 @@ pub async fn wait(
             let rollout = state(p);
             if rollout == "COMPLETED" && stable {
                 if p.task_definition().is_some_and(|td| td != task_definition) {
-                    tracing::warn!(
+                    kit::warn!(
                         "ECS service {service} runs {}, not {}",
                         p.task_definition().map(short).unwrap_or_default(),
                         short(task_definition)

@@ -19,6 +19,10 @@ pub struct Db {
     pub client_security_group_id: String,
     /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, in that order.
     pub parameters: Vec<NamedArn>,
+    /// The version of the password secret last set as the cluster's master password: a newer
+    /// AWSCURRENT makes db-up set it (ModifyDBCluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_version: Option<String>,
 }
 
 impl Section for Db {

@@ -15,7 +15,7 @@ pub use alb::Alb;
 pub use core::{Core, Subnet};
 pub use db::Db;
 pub use pipeline::Pipeline;
-pub use secrets::Secrets;
+pub use secrets::{SecretRef, Secrets};
 pub use slr::Slr;
 pub use svc::Svc;
 

@@ -25,6 +25,10 @@ pub struct Pipeline {
     pub source_kind: String,
     /// The application's URL (the ALB's), which `make up` prints at the end.
     pub url: String,
+    /// The GitHub token secret's version the pipeline's source action holds (github-v1): a
+    /// newer version makes pipeline-up send the new token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_version: Option<String>,
 }
 
 impl Section for Pipeline {

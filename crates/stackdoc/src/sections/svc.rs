@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Section, non_empty};
@@ -18,6 +20,13 @@ pub struct Svc {
     pub service_arn: String,
     pub container_name: String,
     pub container_port: u16,
+    /// The image the service runs (the pipeline's, or a `--image` pin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Secret ARN → version id the running deployment's tasks started with: a newer version
+    /// in the `secrets` section makes svc-up start a new deployment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_versions: BTreeMap<String, String>,
 }
 
 impl Section for Svc {
