@@ -10,10 +10,25 @@ from . import calls
 CONTROL = "/_stagehand/"
 
 
+class BadControl(ValueError):
+    """A control request the emulator does not understand (answered 400)."""
+
+
+FAULT_KEYS = {"service", "action", "kind", "code", "message", "status", "forward", "times", "latency_ms"}
+FAULT_KINDS = {"throttle", "5xx", "drop", "latency", "error"}
+
+
 class Fault:
     """One injected fault: matches service/action ('*' for any) and fires `times` times."""
 
     def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise BadControl("a fault is an object")
+        unknown = sorted(set(spec) - FAULT_KEYS)
+        if unknown:
+            raise BadControl(f"unknown fault key(s) {', '.join(unknown)}; known: {', '.join(sorted(FAULT_KEYS))}")
+        if spec.get("kind", "throttle") not in FAULT_KINDS:
+            raise BadControl(f"unknown fault kind {spec.get('kind')!r}; known: {', '.join(sorted(FAULT_KINDS))}")
         self.service = spec.get("service", "*")
         self.action = spec.get("action", "*")
         self.kind = spec.get("kind", "throttle")  # throttle | 5xx | drop | latency | error
@@ -99,17 +114,26 @@ class Layer:
             return _json(start_response, summarize(entries, detail=query.get("detail") == "1"))
         if what == "faults" and method == "POST":
             spec = json.loads(_read_body(environ) or b"[]")
+            try:
+                faults = [Fault(s) for s in (spec if isinstance(spec, list) else [spec])]
+            except BadControl as e:
+                return _json(start_response, {"error": str(e)}, "400 Bad Request")
             with self.lock:
-                self.faults = [Fault(s) for s in (spec if isinstance(spec, list) else [spec])]
+                self.faults = faults
             return _json(start_response, {"faults": len(self.faults)})
         if what == "latency" and method == "POST":
             self.latency_ms = int(json.loads(_read_body(environ) or b"{}").get("ms", 0))
             return _json(start_response, {"latency_ms": self.latency_ms})
-        if what == "holds" and method == "POST":
+        if what == "holds":
             from .fidelity import holds
 
-            holds.configure(json.loads(_read_body(environ) or b"{}"))
-            return _json(start_response, holds.current())
+            if method == "POST":
+                try:
+                    holds.configure(json.loads(_read_body(environ) or b"{}"))
+                except (holds.UnknownHold, ValueError, TypeError) as e:
+                    return _json(start_response, {"error": str(e)}, "400 Bad Request")
+                return _json(start_response, holds.current())
+            return _json(start_response, holds.described())
         start_response("404 Not Found", [("Content-Type", "application/json")])
         return [b'{"error": "unknown control endpoint"}']
 

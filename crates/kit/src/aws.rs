@@ -104,10 +104,7 @@ pub fn is_not_found_code(c: &str) -> bool {
         || c.contains("NotFound.")
         || matches!(
             c,
-            "NoSuchEntity"
-                | "NoSuchBucket"
-                | "NoSuchKey"
-                | "NoSuchBucketPolicy"
+            "NoSuchEntity" | "NoSuchBucket" | "NoSuchKey" | "NoSuchBucketPolicy"
         )
 }
 

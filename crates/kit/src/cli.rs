@@ -12,7 +12,12 @@ pub struct Common {
     pub plan: bool,
     /// Also write the plan as JSON to FILE (the actions per resource, with the changed
     /// fields); implies --plan
-    #[arg(long, value_name = "FILE", conflicts_with = "destroy", help_heading = "Mode")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "destroy",
+        help_heading = "Mode"
+    )]
     pub plan_json: Option<PathBuf>,
     /// Delete what this step created (only what carries its stagehand tags) and remove its
     /// section from the document
@@ -67,7 +72,8 @@ pub struct Common {
 /// The help heading of a tool's remembered flags: every flag that shapes a resource. The kit
 /// records their effective values in the tool's section (`settings`), and a rerun without the
 /// flag takes the recorded value.
-pub const SETTINGS: &str = "Settings (remembered in the document; --reset NAME returns one to its default)";
+pub const SETTINGS: &str =
+    "Settings (remembered in the document; --reset NAME returns one to its default)";
 
 impl Default for Common {
     fn default() -> Self {

@@ -126,7 +126,8 @@ impl Error {
 
     /// A dependent resource still holds on (retried while it drains).
     pub fn is_dependency_violation(&self) -> bool {
-        self.code().is_some_and(crate::aws::is_dependency_violation_code)
+        self.code()
+            .is_some_and(crate::aws::is_dependency_violation_code)
     }
 }
 
@@ -260,7 +261,10 @@ mod tests {
         assert_eq!(e.code(), Some("DBClusterNotFoundFault"));
         assert!(e.is_not_found());
         assert!(std::error::Error::source(&e).is_some());
-        assert_eq!(e.to_string(), "reading x: DBClusterNotFoundFault: it says so");
+        assert_eq!(
+            e.to_string(),
+            "reading x: DBClusterNotFoundFault: it says so"
+        );
         assert_eq!(e.exit_code(), 1);
     }
 

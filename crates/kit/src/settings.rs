@@ -184,7 +184,8 @@ pub fn effective(specs: &[Spec], m: &ArgMatches) -> Map<String, Value> {
             Shape::One => raw().into_iter().next_back().map(Value::String),
             Shape::Many => {
                 let all = raw();
-                (!all.is_empty()).then(|| Value::Array(all.into_iter().map(Value::String).collect()))
+                (!all.is_empty())
+                    .then(|| Value::Array(all.into_iter().map(Value::String).collect()))
             }
         };
         if let Some(v) = value {
@@ -268,7 +269,18 @@ mod tests {
     #[test]
     fn a_given_flag_overrides_and_is_recorded() {
         let rec = json!({"max-acu": "4", "allow-cidr": ["10.0.0.0/8"], "protect": true});
-        let s = run(&["x-up", "--max-acu", "8", "--allow-cidr", "203.0.113.0/24", "--no-protect"], rec, &[]);
+        let s = run(
+            &[
+                "x-up",
+                "--max-acu",
+                "8",
+                "--allow-cidr",
+                "203.0.113.0/24",
+                "--no-protect",
+            ],
+            rec,
+            &[],
+        );
         assert_eq!(
             Value::Object(s),
             json!({"max-acu": "8", "allow-cidr": ["203.0.113.0/24"], "protect": false})
@@ -294,6 +306,10 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert!(e.message.contains("x.settings.protect"), "{}", e.message);
         let e = check_resets(&specs, &["maxacu".into()], "x-up").unwrap_err();
-        assert!(e.message.contains("max-acu, allow-cidr, protect, image"), "{}", e.message);
+        assert!(
+            e.message.contains("max-acu, allow-cidr, protect, image"),
+            "{}",
+            e.message
+        );
     }
 }

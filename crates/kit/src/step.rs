@@ -175,12 +175,11 @@ pub fn run<S: Step>() -> ExitCode {
     };
     crate::log::init(S::TOOL, first.0.common.verbose, first.0.common.quiet);
     // The document comes first: the remembered settings in it fill the flags not given.
-    let (cli, doc) = match read_input(&first.0.common)
-        .and_then(|doc| with_settings::<S>(&argv, first, doc))
-    {
-        Ok(v) => v,
-        Err(e) => return fail(S::TOOL, &e),
-    };
+    let (cli, doc) =
+        match read_input(&first.0.common).and_then(|doc| with_settings::<S>(&argv, first, doc)) {
+            Ok(v) => v,
+            Err(e) => return fail(S::TOOL, &e),
+        };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -237,7 +236,12 @@ fn parse<S: Step>(argv: &[OsString]) -> std::result::Result<Parsed<S::Args>, Exi
             Err(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("{}: error: {} (see {} --help)", S::TOOL, one_line(&e), S::TOOL);
+            eprintln!(
+                "{}: error: {} (see {} --help)",
+                S::TOOL,
+                one_line(&e),
+                S::TOOL
+            );
             Err(ExitCode::from(2))
         }
     }
@@ -288,7 +292,10 @@ fn with_settings<S: Step>(
     let (mut cli, matches) = if extra.is_empty() {
         (first_cli, first_matches)
     } else {
-        let shown: Vec<String> = extra.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let shown: Vec<String> = extra
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         crate::debug!("from {section}.settings: {}", shown.join(" "));
         let mut full = vec![argv.first().cloned().unwrap_or_else(|| S::TOOL.into())];
         full.extend(extra);

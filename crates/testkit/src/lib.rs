@@ -7,7 +7,10 @@
 //! out.assert_ok();
 //! ```
 
+pub mod control;
 pub mod fixtures;
+
+pub use control::{Fault, FaultKind, Holds};
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -146,12 +149,15 @@ impl Emulator {
         }
     }
 
-    fn control(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
+    /// A control call to the emulator (`/_stagehand/<what>`): its JSON answer. Panics when the
+    /// emulator refuses it (an unknown key is a 400), so a mistyped control fails its test.
+    pub fn control(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
         let url = format!("{}/_stagehand/{what}", self.url);
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let out = Command::new("curl")
             .args([
-                "-sf",
+                "-s",
+                "--fail-with-body",
                 "-X",
                 method,
                 "-H",
@@ -162,7 +168,11 @@ impl Emulator {
             ])
             .output()
             .expect("curl");
-        assert!(out.status.success(), "emulator control {what} failed");
+        assert!(
+            out.status.success(),
+            "emulator control {what} failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         serde_json::from_slice(&out.stdout).expect("control answer is JSON")
     }
 
@@ -178,14 +188,30 @@ impl Emulator {
         Calls(self.control("GET", &format!("calls?since={mark}&detail=1"), None))
     }
 
-    /// Inject faults: `[{"service": "secretsmanager", "action": "CreateSecret", "kind": "throttle", "times": 2}]`.
+    /// Inject faults (replacing any still armed): `emu.inject(&[Fault::throttle("secretsmanager", "CreateSecret").times(2)])`.
+    pub fn inject(&self, faults: &[Fault]) {
+        let spec: Vec<Value> = faults.iter().map(Fault::to_json).collect();
+        self.control("POST", "faults", Some(&Value::Array(spec)));
+    }
+
+    /// Raw fault spec; prefer [`Emulator::inject`].
     pub fn faults(&self, spec: Value) {
         self.control("POST", "faults", Some(&spec));
     }
 
-    /// Hold new resources in provisioning states: `{"rds_cluster_s": 3, "alb_s": 2}`.
+    /// Hold new resources in provisioning states: `emu.hold(Holds { alb_s: Some(2.0), ..Default::default() })`.
+    pub fn hold(&self, holds: Holds) {
+        self.control("POST", "holds", Some(&holds.to_json()));
+    }
+
+    /// Raw holds (unknown keys fail); prefer [`Emulator::hold`].
     pub fn holds(&self, spec: Value) {
         self.control("POST", "holds", Some(&spec));
+    }
+
+    /// Every call's added latency, in milliseconds.
+    pub fn latency(&self, ms: u64) {
+        self.control("POST", "latency", Some(&json!({"ms": ms})));
     }
 
     /// An AWS SDK config aimed at the emulator, for independent describe calls.

@@ -27,11 +27,12 @@ from moto.ec2.responses import nat_gateways as nat_responses
 from . import holds
 
 HOLD_KEY = "nat_gateway_s"
+holds.register(HOLD_KEY, "a NAT gateway is `pending` after its create and `deleting` after its delete")
 _create_lock = threading.Lock()
 
 
 def _hold():
-    return float(holds.current().get(HOLD_KEY, 0) or 0)
+    return holds.seconds(HOLD_KEY)
 
 
 # ------------------------------------------------------------------ NAT gateway states
@@ -91,7 +92,6 @@ def _igw_attached(backend, vpc_id):
 
 # ------------------------------------------------------------------ patches
 def install():
-    holds._holds.setdefault(HOLD_KEY, 0.0)
     nat_gateways.NatGateway.state = property(_get_state, _set_state)
 
     original_create = nat_gateways.NatGatewayBackend.create_nat_gateway

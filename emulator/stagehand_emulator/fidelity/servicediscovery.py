@@ -22,10 +22,11 @@ from moto.servicediscovery.exceptions import NamespaceNotFound
 from . import holds
 
 HOLD_KEY = "namespace_s"
+holds.register(HOLD_KEY, "a Cloud Map namespace operation is PENDING after the create")
 
 
 def _hold():
-    return float(holds.current().get(HOLD_KEY, 0) or 0)
+    return holds.seconds(HOLD_KEY)
 
 
 class _Error(JsonRESTError):
@@ -59,7 +60,6 @@ def _creating(backend, namespace_id):
 
 
 def install():
-    holds._holds.setdefault(HOLD_KEY, 0.0)
     models.Operation.status = property(_get_status, _set_status)
     backend_cls = models.ServiceDiscoveryBackend
 

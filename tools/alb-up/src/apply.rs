@@ -538,7 +538,7 @@ pub async fn destroy(cx: &Cx, want_names: &crate::names::Names, vpc: Option<&str
 
 async fn delete_lb(cx: &Cx, elb: &Client, name: &str, lb: &LbNow) -> Result<()> {
     let remedy = format!(
-        "load balancer {name} has deletion protection on; turn it off by rerunning alb-up without --deletion-protection (or: aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=deletion_protection.enabled,Value=false), then run alb-up --destroy again",
+        "load balancer {name} has deletion protection on; turn it off by rerunning alb-up --no-deletion-protection (or: aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=deletion_protection.enabled,Value=false), then run alb-up --destroy again",
         lb.arn
     );
     // Refuse before deleting anything, so a protected stack is left whole.

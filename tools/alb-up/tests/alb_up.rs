@@ -508,8 +508,19 @@ fn a_certificate_adds_https_on_443_and_redirects_80() {
         .ok();
     emu.calls_since(mark).assert_no_mutations();
 
-    // Without the flag, 443 goes and 80 forwards again.
-    let plain = emu.tool("alb-up").doc(&doc).run().ok();
+    // A rerun without the flag keeps the certificate (it is a remembered setting).
+    let mark = emu.mark();
+    let kept = emu.tool("alb-up").doc(&doc).run().ok();
+    emu.calls_since(mark).assert_no_mutations();
+    assert!(kept["alb"]["url"].as_str().unwrap().starts_with("https://"));
+
+    // --reset certificate-arn returns to plain HTTP: 443 goes and 80 forwards again.
+    let plain = emu
+        .tool("alb-up")
+        .args(["--reset", "certificate-arn"])
+        .doc(&kept)
+        .run()
+        .ok();
     let ls = listeners(&emu, lb_arn);
     assert_eq!(ls.len(), 1);
     assert_eq!(forwards_to(&ls[0]).as_deref(), Some(tg_arn));
@@ -599,14 +610,19 @@ fn destroy_refuses_while_deletion_protection_is_on() {
     let mark = emu.mark();
     let line = emu.tool("alb-up").arg("--destroy").doc(&doc).run().fails(1);
     assert!(
-        line.contains("deletion protection") && line.contains("without --deletion-protection"),
+        line.contains("deletion protection") && line.contains("--no-deletion-protection"),
         "{line}"
     );
     emu.calls_since(mark).assert_no_mutations();
     assert_eq!(listeners(&emu, lb_arn).len(), 1, "nothing was deleted");
 
     // The remedy works.
-    let off = emu.tool("alb-up").doc(&doc).run().ok();
+    let off = emu
+        .tool("alb-up")
+        .arg("--no-deletion-protection")
+        .doc(&doc)
+        .run()
+        .ok();
     assert_eq!(
         lb_attr(&emu, lb_arn, "deletion_protection.enabled").as_deref(),
         Some("false")

@@ -287,11 +287,7 @@ async fn network(cx: &Cx, c: &Clients, now: &Observed) -> Result<()> {
                     .await;
                     match released {
                         Ok(_) => {
-                            kit::info!(
-                                "released Elastic IP {} ({})",
-                                e.allocation_id,
-                                e.public_ip
-                            );
+                            kit::info!("released Elastic IP {} ({})", e.allocation_id, e.public_ip);
                             Ok(())
                         }
                         Err(err) if err.message.contains("NotFound") => Ok(()),

@@ -28,7 +28,7 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         .filter(|cl| cl.owned && cl.deletion_protection)
     {
         return Err(Error::aws(format!(
-            "Aurora cluster {} has deletion protection on; turn it off first (rerun db-up without --deletion-protection, or aws rds modify-db-cluster --db-cluster-identifier {} --no-deletion-protection --apply-immediately), then rerun --destroy",
+            "Aurora cluster {} has deletion protection on; turn it off first (rerun db-up --no-deletion-protection, or aws rds modify-db-cluster --db-cluster-identifier {} --no-deletion-protection --apply-immediately), then rerun --destroy",
             cl.id, cl.id
         )));
     }
@@ -173,9 +173,7 @@ async fn subnet_group_owned(cx: &Cx, c: &Clients, name: &str) -> Result<Option<S
     if owns_rds(cx, tags.tag_list()) {
         Ok(Some(group.name))
     } else {
-        kit::warn!(
-            "DB subnet group {name} does not carry db-up's stagehand tags: left in place"
-        );
+        kit::warn!("DB subnet group {name} does not carry db-up's stagehand tags: left in place");
         Ok(None)
     }
 }
@@ -244,9 +242,7 @@ async fn params_owned(cx: &Cx, c: &Clients, n: &Names) -> Result<Vec<String>> {
             })?;
         let owned = cx.owns(tags.tag_list().iter().map(|t| (t.key(), t.value())));
         if !owned {
-            kit::warn!(
-                "SSM parameter {name} does not carry db-up's stagehand tags: left in place"
-            );
+            kit::warn!("SSM parameter {name} does not carry db-up's stagehand tags: left in place");
         }
         Ok::<_, Error>(owned.then(|| name.clone()))
     });

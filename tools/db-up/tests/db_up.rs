@@ -470,14 +470,24 @@ fn destroy_refuses_while_deletion_protection_is_on() {
         "{line}"
     );
     assert!(
-        line.contains("without --deletion-protection"),
+        line.contains("--no-deletion-protection"),
         "names the remedy: {line}"
     );
     emu.calls_since(mark).assert_no_mutations();
     assert!(cluster(&emu, CLUSTER).is_some() && instance(&emu, INSTANCE).is_some());
 
-    // The remedy works: a run without the flag turns it off, then destroy succeeds.
-    emu.tool("db-up").doc(&doc).run().ok();
+    // A rerun without the flag keeps the recorded setting; the negative form turns it off,
+    // then destroy succeeds.
+    let kept = emu.tool("db-up").arg("--plan").doc(&doc).run();
+    kept.ok();
+    assert!(kept.stderr.contains("0 to update"), "{}", kept.stderr);
+    let doc = emu
+        .tool("db-up")
+        .arg("--no-deletion-protection")
+        .doc(&doc)
+        .run()
+        .ok();
+    assert_eq!(doc["db"]["settings"]["deletion-protection"], false);
     emu.tool("db-up").arg("--destroy").doc(&doc).run().ok();
     assert!(cluster(&emu, CLUSTER).is_none());
 }

@@ -791,6 +791,9 @@ mod tests {
     fn differences_name_the_changed_leaves() {
         let a = json!({"stages": [{"name": "Source", "x": 1}], "k": "v"});
         let b = json!({"stages": [{"name": "Source", "x": 2}], "k": "v"});
-        assert_eq!(differences(&a, &b, 5), vec!["stages.Source.x: 1 → 2"]);
+        assert_eq!(
+            differences(&a, &b, 5),
+            vec![kit::Field::from("stages.Source.x: 1 → 2")]
+        );
     }
 }

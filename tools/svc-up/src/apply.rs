@@ -309,10 +309,13 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
             }
             let lifecycle = r.lifecycle.as_ref() != Some(&desired::lifecycle_policy());
             if lifecycle {
-                fields.push(format!(
-                    "lifecycle policy: → keep the last {} images",
-                    desired::KEEP_IMAGES
-                ).into());
+                fields.push(
+                    format!(
+                        "lifecycle policy: → keep the last {} images",
+                        desired::KEEP_IMAGES
+                    )
+                    .into(),
+                );
             }
             if r.encryption != "AES256" {
                 kit::warn!(

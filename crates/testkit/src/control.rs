@@ -1,0 +1,141 @@
+//! Typed forms of the emulator's control requests: a misspelt field is a compile error here,
+//! and an unknown key a 400 from the emulator.
+
+use serde_json::{Map, Value, json};
+
+/// Provisioning holds in seconds (None: leave as set). Each is a hold the emulator registers
+/// (GET /_stagehand/holds lists them with their meaning).
+#[derive(Debug, Clone, Default)]
+pub struct Holds {
+    pub rds_cluster_s: Option<f64>,
+    pub rds_instance_s: Option<f64>,
+    pub alb_s: Option<f64>,
+    pub nat_gateway_s: Option<f64>,
+    pub namespace_s: Option<f64>,
+    /// Any other registered hold, by key (for holds added after this struct).
+    pub other: Vec<(String, f64)>,
+}
+
+impl Holds {
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        for (k, v) in [
+            ("rds_cluster_s", self.rds_cluster_s),
+            ("rds_instance_s", self.rds_instance_s),
+            ("alb_s", self.alb_s),
+            ("nat_gateway_s", self.nat_gateway_s),
+            ("namespace_s", self.namespace_s),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), json!(v));
+            }
+        }
+        for (k, v) in &self.other {
+            m.insert(k.clone(), json!(v));
+        }
+        Value::Object(m)
+    }
+}
+
+/// What an injected fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    /// The service's throttling error.
+    Throttle,
+    /// 503 ServiceUnavailable.
+    ServerError,
+    /// The connection is dropped before an answer.
+    Drop,
+    /// Only added latency.
+    Latency(u64),
+    /// This error code, message and HTTP status; `forward` lets the call happen first.
+    Error {
+        code: String,
+        message: String,
+        status: String,
+        forward: bool,
+    },
+}
+
+/// One injected fault: matches a service and action (`"*"` for any), fires `times` times.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub service: String,
+    pub action: String,
+    pub kind: FaultKind,
+    pub times: i64,
+}
+
+impl Fault {
+    fn new(service: &str, action: &str, kind: FaultKind) -> Fault {
+        Fault {
+            service: service.into(),
+            action: action.into(),
+            kind,
+            times: 1,
+        }
+    }
+    pub fn throttle(service: &str, action: &str) -> Fault {
+        Self::new(service, action, FaultKind::Throttle)
+    }
+    pub fn server_error(service: &str, action: &str) -> Fault {
+        Self::new(service, action, FaultKind::ServerError)
+    }
+    pub fn drop(service: &str, action: &str) -> Fault {
+        Self::new(service, action, FaultKind::Drop)
+    }
+    pub fn latency(service: &str, action: &str, ms: u64) -> Fault {
+        Self::new(service, action, FaultKind::Latency(ms))
+    }
+    /// Answer `code` (HTTP 400) instead of calling the service.
+    pub fn error(service: &str, action: &str, code: &str, message: &str) -> Fault {
+        Self::new(
+            service,
+            action,
+            FaultKind::Error {
+                code: code.into(),
+                message: message.into(),
+                status: "400 Bad Request".into(),
+                forward: false,
+            },
+        )
+    }
+    /// How many times it fires (-1: always).
+    pub fn times(mut self, n: i64) -> Fault {
+        self.times = n;
+        self
+    }
+    /// For an error: let the call reach the service first ("someone else did it meanwhile").
+    pub fn forwarded(mut self) -> Fault {
+        if let FaultKind::Error { forward, .. } = &mut self.kind {
+            *forward = true;
+        }
+        self
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({"service": self.service, "action": self.action, "times": self.times});
+        match &self.kind {
+            FaultKind::Throttle => v["kind"] = json!("throttle"),
+            FaultKind::ServerError => v["kind"] = json!("5xx"),
+            FaultKind::Drop => v["kind"] = json!("drop"),
+            FaultKind::Latency(ms) => {
+                v["kind"] = json!("latency");
+                v["latency_ms"] = json!(ms);
+            }
+            FaultKind::Error {
+                code,
+                message,
+                status,
+                forward,
+            } => {
+                v["kind"] = json!("error");
+                v["code"] = json!(code);
+                v["message"] = json!(message);
+                v["status"] = json!(status);
+                v["forward"] = json!(forward);
+            }
+        }
+        v
+    }
+}
