@@ -322,6 +322,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     user_tags.extend(common.tags.iter().cloned());
     S::check(&args, &doc)?;
 
+    crate::aws::check_config(&common)?;
     let sdk = crate::aws::load_config(&common).await;
     let region = crate::aws::region_of(&sdk)?;
     if let Some(doc_region) = doc.region().filter(|r| *r != region) {
