@@ -208,12 +208,20 @@ pg_os_user() {
   echo postgres
 }
 
-# as_pg COMMAND…: run as the database's OS user (exec'd, so a recorded pid is the command's).
+# as_pg COMMAND…: run as the database's OS user. setpriv execs the command, and a background
+# `as_pg_exec … &` execs setpriv, so the pid recorded is the command's own.
 as_pg() {
   if [[ "$(id -u)" == 0 ]]; then
     setpriv --reuid="$PG_USER" --regid="$(id -g "$PG_USER")" --init-groups -- "$@"
   else
     "$@"
+  fi
+}
+as_pg_exec() {
+  if [[ "$(id -u)" == 0 ]]; then
+    exec setpriv --reuid="$PG_USER" --regid="$(id -g "$PG_USER")" --init-groups -- "$@"
+  else
+    exec "$@"
   fi
 }
 
@@ -237,7 +245,6 @@ postgres_up() {
   chown "$PG_USER" "$PG"
   as_pg test -x "$PG" || die "$PG_USER cannot reach $PG; choose a STAGEHAND_STATE every user can traverse"
   local pwfile="$PG/.pw"
-  trap 'rm -f "$PG/.pw"' EXIT
   master_password_file "$pwfile"
   if [[ ! -f "$PG/data/PG_VERSION" ]]; then
     say "creating the local PostgreSQL 15 cluster in $PG/data (superuser $DB_USER)"
@@ -255,10 +262,10 @@ EOF
   fi
   PG_PORT="$(free_port)"
   mkdir -p "$PG/sock"; chown "$PG_USER" "$PG/sock"; chmod 700 "$PG/sock"
-  as_pg "$PG_BIN/postgres" -D "$PG/data" -c listen_addresses=127.0.0.1 -c port="$PG_PORT" \
+  (as_pg_exec "$PG_BIN/postgres" -D "$PG/data" -c listen_addresses=127.0.0.1 -c port="$PG_PORT" \
     -c unix_socket_directories="$PG/sock" -c ssl=on -c ssl_cert_file=server.crt \
     -c ssl_key_file=server.key -c password_encryption=scram-sha-256 \
-    </dev/null >"$PG/postgres.log" 2>&1 &
+    </dev/null >"$PG/postgres.log" 2>&1) &
   record postgres $! "$PG/data"
   for _ in $(seq 1 300); do
     as_pg "$PG_BIN/pg_isready" -q -h "$PG/sock" -p "$PG_PORT" && break
@@ -350,10 +357,21 @@ browser_check() {
   mkdir -p "$BUILD"
   local profile; profile="$(mktemp -d "$RUN/chromium-profile.XXXXXX")"
   local rc=0
-  NODE_PATH="$PW_PREFIX/node_modules" "$NODE" "$ROOT/scripts/portal-browser.mjs" \
+  PLAYWRIGHT_NODE_MODULES="$PW_PREFIX/node_modules" "$NODE" "$ROOT/scripts/portal-browser.mjs" \
     "http://localhost:$PORT" "$BUILD/catalog.png" "$profile" $(example_entities) >&2 || rc=$?
   rm -rf "$profile"
   [[ $rc == 0 ]] || die "the browser check failed (screenshot, if any: $BUILD/catalog.png)"
+}
+
+# A failed start stops what it started (a later make portal-down still tears down the demo).
+on_exit() {
+  local rc=$?
+  if [[ $rc != 0 && -n "${STARTED:-}" ]]; then
+    say "stopping what this run started"
+    stop backend TERM
+    stop postgres INT
+  fi
+  rm -f "$RUN/pg/.pw"
 }
 
 up() {
@@ -373,13 +391,15 @@ up() {
   db_port="$(doc "d['db']['port']")"
   alb_url="$(doc "d['alb']['url']")"
   # Readiness is what the load balancer checks: the target group's own health-check path.
-  HEALTH_PATH="$("$ROOT/emulator/.venv/bin/python" -c 'import boto3,sys; print(boto3.client("elbv2").describe_target_groups(TargetGroupArns=[sys.argv[1]])["TargetGroups"][0]["HealthCheckPath"])' \
+  HEALTH_PATH="$("$ROOT/emulator/.venv/bin/python" -c 'import boto3,os,sys; print(boto3.client("elbv2", region_name=os.environ["AWS_REGION"]).describe_target_groups(TargetGroupArns=[sys.argv[1]])["TargetGroups"][0]["HealthCheckPath"])' \
     "$(doc "d['alb']['target_group_arn']")")" || die "cannot read the target group's health-check path"
 
   system_tools
   node_tools
   build_app
   stop postgres INT
+  STARTED=1
+  trap on_exit EXIT
   postgres_up
   # The task must read the database where the mapping says: its POSTGRES_HOST is the endpoint.
   "$BIN/task-exec" --in "$STACK" -q -- sh -c 'test "$POSTGRES_HOST" = "$1" && test "$BASE_URL" = "$2"' \

@@ -49,7 +49,12 @@ pub struct Cli {
     pub list: bool,
 
     /// The stack document (default: $STACK, else stdin)
-    #[arg(long = "in", value_name = "FILE", env = "STACK", help_heading = "Stack")]
+    #[arg(
+        long = "in",
+        value_name = "FILE",
+        env = "STACK",
+        help_heading = "Stack"
+    )]
     pub input: Option<PathBuf>,
 
     /// AWS region (default: AWS_REGION / the profile's region)
@@ -81,9 +86,9 @@ pub struct Cli {
 
 /// `K=V` with a name a process environment can hold.
 fn parse_set(text: &str) -> std::result::Result<(String, String), String> {
-    let (k, v) = text
-        .split_once('=')
-        .ok_or_else(|| format!("'{text}' is not K=V; write e.g. --set BASE_URL=http://localhost:7007"))?;
+    let (k, v) = text.split_once('=').ok_or_else(|| {
+        format!("'{text}' is not K=V; write e.g. --set BASE_URL=http://localhost:7007")
+    })?;
     if k.is_empty() || k.contains('\0') || v.contains('\0') {
         return Err(format!("'{k}' is not a variable name"));
     }
@@ -237,8 +242,12 @@ async fn prepare(cli: &Cli) -> Result<Prepared> {
 
 fn read_doc(path: Option<&std::path::Path>) -> Result<Doc> {
     let text = match path {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| Error::usage(format!("cannot read the stack document {}: {e}", p.display())))?,
+        Some(p) => std::fs::read_to_string(p).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the stack document {}: {e}",
+                p.display()
+            ))
+        })?,
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
@@ -247,10 +256,9 @@ fn read_doc(path: Option<&std::path::Path>) -> Result<Doc> {
                 ));
             }
             let mut text = String::new();
-            stdin
-                .lock()
-                .read_to_string(&mut text)
-                .map_err(|e| Error::usage(format!("cannot read the stack document from stdin: {e}")))?;
+            stdin.lock().read_to_string(&mut text).map_err(|e| {
+                Error::usage(format!("cannot read the stack document from stdin: {e}"))
+            })?;
             text
         }
     };
@@ -271,7 +279,9 @@ fn exec(command: &[OsString], prepared: Prepared) -> Error {
     let err = cmd.exec();
     let shown = program.to_string_lossy();
     if err.kind() == std::io::ErrorKind::NotFound {
-        Error::usage(format!("cannot run {shown}: no such command; check the command or PATH"))
+        Error::usage(format!(
+            "cannot run {shown}: no such command; check the command or PATH"
+        ))
     } else {
         Error::aws(format!("cannot run {shown}: {err}"))
     }

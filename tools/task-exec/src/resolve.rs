@@ -109,8 +109,9 @@ async fn read_one(sdk: &SdkConfig, entry: &Entry, source: &Source) -> Result<Str
             };
             match json_key {
                 None => Ok(text.to_owned()),
-                Some(key) => value_from::json_key_value(text, key)
-                    .map_err(|problem| Error::aws(format!("secret {}: {what}: {problem}", entry.name))),
+                Some(key) => value_from::json_key_value(text, key).map_err(|problem| {
+                    Error::aws(format!("secret {}: {what}: {problem}", entry.name))
+                }),
             }
         }
     }

@@ -30,7 +30,9 @@ pub async fn current(
         .services(service)
         .send()
         .await
-        .ctx(format!("describing ECS service {service} in cluster {cluster}"))?;
+        .ctx(format!(
+            "describing ECS service {service} in cluster {cluster}"
+        ))?;
     let svc = out
         .services()
         .iter()
@@ -81,7 +83,12 @@ pub async fn current(
         environment: def
             .environment()
             .iter()
-            .filter_map(|kv| Some((kv.name()?.to_owned(), kv.value().unwrap_or_default().to_owned())))
+            .filter_map(|kv| {
+                Some((
+                    kv.name()?.to_owned(),
+                    kv.value().unwrap_or_default().to_owned(),
+                ))
+            })
             .collect(),
         secrets: def
             .secrets()

@@ -181,7 +181,10 @@ mod tests {
             json_key_value(r#"{"username":"u","password":"p"}"#, "password"),
             Ok("p".into())
         );
-        assert_eq!(json_key_value(r#"{"port":5432}"#, "port"), Ok("5432".into()));
+        assert_eq!(
+            json_key_value(r#"{"port":5432}"#, "port"),
+            Ok("5432".into())
+        );
         assert!(
             json_key_value(r#"{"a":"b"}"#, "password")
                 .unwrap_err()

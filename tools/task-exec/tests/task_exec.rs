@@ -47,7 +47,9 @@ fn fixture() -> Fixture {
         let oauth = sm
             .create_secret()
             .name("github-oauth")
-            .secret_string(json!({"clientId": "Iv1.abc", "clientSecret": OAUTH_SECRET, "n": 7}).to_string())
+            .secret_string(
+                json!({"clientId": "Iv1.abc", "clientSecret": OAUTH_SECRET, "n": 7}).to_string(),
+            )
             .send()
             .await
             .unwrap();
@@ -68,7 +70,11 @@ fn fixture() -> Fixture {
             .await
             .unwrap();
         let host_arn = format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/backstage/POSTGRES_HOST");
-        ec.create_cluster().cluster_name(CLUSTER).send().await.unwrap();
+        ec.create_cluster()
+            .cluster_name(CLUSTER)
+            .send()
+            .await
+            .unwrap();
         (
             pw.arn().unwrap().to_owned(),
             first,
@@ -95,6 +101,7 @@ fn fixture() -> Fixture {
     let container = ecs::types::ContainerDefinition::builder()
         .name(CONTAINER)
         .image("backstage:latest")
+        .memory(512)
         .essential(true)
         .environment(
             ecs::types::KeyValuePair::builder()
@@ -134,7 +141,12 @@ fn fixture() -> Fixture {
                 .send(),
         )
         .unwrap();
-    let td_arn = td.task_definition().unwrap().task_definition_arn().unwrap().to_owned();
+    let td_arn = td
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_owned();
     let svc = emu
         .block_on(
             ec.create_service()
@@ -198,16 +210,30 @@ fn assert_quiet_about_values(out: &testkit::Output) {
 #[test]
 fn the_child_gets_the_task_environment_with_every_secret_form_resolved() {
     let f = fixture();
-    let out = f.emu.tool("task-exec").doc(&f.doc).args(["--", "env", "-0"]).run();
+    let out = f
+        .emu
+        .tool("task-exec")
+        .doc(&f.doc)
+        .args(["--", "env", "-0"])
+        .run();
     let env = child_env(&out);
     assert_quiet_about_values(&out);
 
     assert_eq!(env["BASE_URL"], "http://alb.example");
     assert_eq!(env["EMPTY"], "");
-    assert_eq!(env["POSTGRES_HOST"], "db.cluster-x.us-west-2.rds.amazonaws.com");
+    assert_eq!(
+        env["POSTGRES_HOST"],
+        "db.cluster-x.us-west-2.rds.amazonaws.com"
+    );
     assert_eq!(env["POSTGRES_USER"], "postgres", "a SecureString, by name");
-    assert_eq!(env["POSTGRES_PASSWORD"], PASSWORD_2, "AWSCURRENT after a rotation");
-    assert_eq!(env["PREVIOUS_PASSWORD"], PASSWORD_1, "the AWSPREVIOUS stage");
+    assert_eq!(
+        env["POSTGRES_PASSWORD"], PASSWORD_2,
+        "AWSCURRENT after a rotation"
+    );
+    assert_eq!(
+        env["PREVIOUS_PASSWORD"], PASSWORD_1,
+        "the AWSPREVIOUS stage"
+    );
     assert_eq!(env["FIRST_PASSWORD"], PASSWORD_1, "a version id");
     assert_eq!(env["GITHUB_TOKEN"], TOKEN);
     assert_eq!(env["AUTH_GITHUB_CLIENT_SECRET"], OAUTH_SECRET, "a JSON key");
@@ -249,7 +275,10 @@ fn set_overrides_a_variable_and_the_document_can_come_from_a_file() {
     let env = child_env(&out);
     assert_eq!(env["BASE_URL"], "http://localhost:7007");
     assert_eq!(env["POSTGRES_PORT"], "15432");
-    assert_eq!(env["POSTGRES_PASSWORD"], PASSWORD_2, "the rest is the task's");
+    assert_eq!(
+        env["POSTGRES_PASSWORD"], PASSWORD_2,
+        "the rest is the task's"
+    );
     assert!(
         out.stderr.contains("set locally: BASE_URL, POSTGRES_PORT"),
         "{}",
@@ -275,6 +304,7 @@ fn the_service_s_current_revision_is_the_one_used() {
                     ecs::types::ContainerDefinition::builder()
                         .name(CONTAINER)
                         .image("backstage:abcdef12")
+                        .memory(512)
                         .environment(
                             ecs::types::KeyValuePair::builder()
                                 .name("BASE_URL")
@@ -286,7 +316,12 @@ fn the_service_s_current_revision_is_the_one_used() {
                 .send(),
         )
         .unwrap();
-    let rev2 = rev2.task_definition().unwrap().task_definition_arn().unwrap().to_owned();
+    let rev2 = rev2
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_owned();
     f.emu
         .block_on(
             ec.update_service()
@@ -296,10 +331,18 @@ fn the_service_s_current_revision_is_the_one_used() {
                 .send(),
         )
         .unwrap();
-    let out = f.emu.tool("task-exec").doc(&f.doc).args(["--", "env", "-0"]).run();
+    let out = f
+        .emu
+        .tool("task-exec")
+        .doc(&f.doc)
+        .args(["--", "env", "-0"])
+        .run();
     let env = child_env(&out);
     assert_eq!(env["BASE_URL"], "https://portal.example");
-    assert!(!env.contains_key("POSTGRES_PASSWORD"), "revision 2 has no secrets");
+    assert!(
+        !env.contains_key("POSTGRES_PASSWORD"),
+        "revision 2 has no secrets"
+    );
 }
 
 #[test]
@@ -307,14 +350,24 @@ fn list_names_each_variable_and_its_source_without_values() {
     let f = fixture();
     let out = f.emu.tool("task-exec").doc(&f.doc).arg("--list").run();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("BASE_URL\tenvironment"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("BASE_URL\tenvironment"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout
             .contains(&format!("POSTGRES_PASSWORD\tsecret {}", f.password_arn)),
         "{}",
         out.stdout
     );
-    for secret in [PASSWORD_1, PASSWORD_2, TOKEN, OAUTH_SECRET, "http://alb.example"] {
+    for secret in [
+        PASSWORD_1,
+        PASSWORD_2,
+        TOKEN,
+        OAUTH_SECRET,
+        "http://alb.example",
+    ] {
         assert!(!out.stdout.contains(secret), "--list printed a value");
     }
     assert_quiet_about_values(&out);
@@ -341,7 +394,10 @@ fn a_missing_secret_exits_1_naming_it_and_runs_nothing() {
         .run();
     let line = out.fails(1);
     assert!(line.contains("GITHUB_TOKEN"), "{line}");
-    assert!(line.contains("ecs-github-token"), "names the secret: {line}");
+    assert!(
+        line.contains("ecs-github-token"),
+        "names the secret: {line}"
+    );
     assert_quiet_about_values(&out);
 }
 
@@ -357,7 +413,12 @@ fn a_missing_json_key_exits_1_naming_it() {
                 .send(),
         )
         .unwrap();
-    let out = f.emu.tool("task-exec").doc(&f.doc).args(["--", "true"]).run();
+    let out = f
+        .emu
+        .tool("task-exec")
+        .doc(&f.doc)
+        .args(["--", "true"])
+        .run();
     let line = out.fails(1);
     assert!(line.contains("AUTH_GITHUB_CLIENT_SECRET"), "{line}");
     assert!(line.contains("clientSecret"), "{line}");
@@ -370,7 +431,10 @@ fn no_svc_section_exits_2_before_any_call() {
     let doc = json!({"version": 1, "app": "backstage", "region": REGION});
     let out = emu.tool("task-exec").doc(&doc).args(["--", "true"]).run();
     let line = out.fails(2);
-    assert!(line.contains("\"svc\"") && line.contains("svc-up"), "{line}");
+    assert!(
+        line.contains("\"svc\"") && line.contains("svc-up"),
+        "{line}"
+    );
     assert_eq!(emu.calls_since(mark).total(), 0, "no AWS call was made");
 }
 
