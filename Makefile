@@ -62,3 +62,9 @@ fmt: ## format the code
 lint: ## formatting and clippy
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --locked -- -D warnings
+
+.PHONY: portal portal-down
+portal: emulator build ## run the example Backstage app locally with the demo stack's task environment (brings the demo up if needed)
+	@scripts/portal.sh
+portal-down: ## stop what make portal started (backend, PostgreSQL, and the demo if it brought it up)
+	@scripts/portal.sh down
