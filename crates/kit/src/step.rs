@@ -164,6 +164,13 @@ pub trait Step {
 
     /// Delete what this step created and tagged, in dependency order.
     async fn destroy(cx: &Cx, args: &Self::Args) -> Result<()>;
+
+    /// The settings the section records (`<section>.settings`). The default records the
+    /// flags in effect as parsed ([`Cx::settings`]); a tool whose defaults depend on what
+    /// exists (a reused resource's own values) records the values in effect instead.
+    fn settings(cx: &Cx, _args: &Self::Args, _now: &Self::Observed) -> Map<String, Value> {
+        cx.settings.clone()
+    }
 }
 
 /// A tool's whole `main`: `fn main() -> ExitCode { kit::run::<MyStep>() }`.
@@ -370,6 +377,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     }
     let observed = S::observe(&cx, &args).await?;
     let plan = S::diff(&cx, &args, &observed)?;
+    let recorded = S::settings(&cx, &args, &observed);
     if cx.plan_only() {
         for line in plan.lines() {
             if !cx.common.quiet {
@@ -391,7 +399,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
         } else {
             doc.put(&planned);
         }
-        doc.set_settings(section, cx.settings.clone());
+        doc.set_settings(section, recorded);
         return Ok(doc);
     }
     for line in plan.lines() {
@@ -399,7 +407,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     }
     let written = S::apply(&cx, &args, observed, plan).await?;
     doc.put(&written);
-    doc.set_settings(section, cx.settings.clone());
+    doc.set_settings(section, recorded);
     Ok(doc)
 }
 
