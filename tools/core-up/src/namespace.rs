@@ -89,21 +89,29 @@ pub async fn ensure(
 /// The namespace's id and ARN, once Cloud Map shows it (a namespace still being created is
 /// not shown yet).
 async fn by_id(cx: &Cx, c: &Clients, id: &str) -> Result<(String, String)> {
-    wait::until(cx, &format!("namespace {id}"), || async {
+    let read = || async {
         let got =
             c.sd.get_namespace()
                 .id(id)
                 .send()
                 .await
                 .found(format!("reading the Cloud Map namespace {id}"))?;
-        Ok(match got {
-            Some(out) => Poll::Ready((
+        Ok::<_, Error>(got.map(|out| {
+            (
                 id.to_owned(),
                 out.namespace()
                     .and_then(|n| n.arn())
                     .unwrap_or_default()
                     .to_owned(),
-            )),
+            )
+        }))
+    };
+    if let Some(found) = read().await? {
+        return Ok(found);
+    }
+    wait::until(cx, &format!("namespace {id}"), || async {
+        Ok(match read().await? {
+            Some(found) => Poll::Ready(found),
             None => Poll::Pending("not visible yet".into()),
         })
     })
