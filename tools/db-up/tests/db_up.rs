@@ -238,7 +238,17 @@ fn rerun_makes_zero_mutating_calls() {
     assert_eq!(
         calls.count("secretsmanager:GetSecretValue"),
         0,
-        "the password is read only to create"
+        "the password's value is read only to create or set it"
+    );
+    assert_eq!(
+        calls.count("secretsmanager:DescribeSecret"),
+        1,
+        "one read of the password secret's current version"
+    );
+    assert_eq!(
+        calls.count("rds:DescribeDBEngineVersions") + calls.count("ec2:DescribeSubnets"),
+        0,
+        "a rerun that changes nothing checks neither the engine nor the subnets again"
     );
 }
 
@@ -464,7 +474,8 @@ fn destroy_refuses_while_deletion_protection_is_on() {
         .run()
         .ok();
     let mark = emu.mark();
-    let line = emu.tool("db-up").arg("--destroy").doc(&doc).run().fails(1);
+    // stagehand's own refusal from what it read, before any write: exit 2.
+    let line = emu.tool("db-up").arg("--destroy").doc(&doc).run().fails(2);
     assert!(
         line.contains("deletion protection") && line.contains(CLUSTER),
         "{line}"
@@ -607,10 +618,4 @@ fn bad_input_exits_2_with_zero_mutating_calls() {
     }
     emu.calls_since(mark).assert_no_mutations();
     assert!(cluster(&emu, CLUSTER).is_none());
-}
-
-fn strip(doc: &Value, section: &str) -> Value {
-    let mut doc = doc.clone();
-    doc.as_object_mut().unwrap().remove(section);
-    doc
 }
