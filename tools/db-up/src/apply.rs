@@ -8,7 +8,7 @@
 //! this step's tags, and an error naming it when it does not.
 
 use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
-use kit::wait::{self, Poll};
+use kit::wait;
 use kit::{AwsContext, Cx, Error, Plan, Result};
 use secret::{ExposeSecret, SecretString};
 use security_groups::Group;
@@ -17,7 +17,7 @@ use stackdoc::{Db, NamedArn};
 use crate::diff::{self, Modify, Op};
 use crate::observe::{self, Clients, Cluster, Observed, owns_rds};
 use crate::password::Action as PasswordAction;
-use crate::{Args, ENGINE, INSTANCE_CLASS, MASTER_USER, Names, PORT, restore};
+use crate::{Args, ENGINE, INSTANCE_CLASS, MASTER_USER, Names, PORT, restore, waits};
 
 /// What the plan asks of each resource.
 #[derive(Default)]
@@ -154,7 +154,7 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
         );
         cluster
     } else {
-        wait_available(cx, &c, n).await?
+        waits::available(cx, &c, n).await?
     };
 
     // 5. A restored cluster has the snapshot's password: set the stack's (see password.rs).
@@ -383,7 +383,7 @@ async fn modify_cluster(
         wait::until(
             cx,
             &format!("Aurora cluster {id} before changing it"),
-            || cluster_ready(cx, &c.rds, id),
+            || waits::cluster_ready(cx, &c.rds, id),
         )
         .await?;
     }
@@ -554,65 +554,4 @@ async fn put_param(cx: &Cx, c: &Clients, name: &str, value: &str, create: bool) 
     }
     kit::info!("SSM parameter {name} = {value}");
     Ok(())
-}
-
-/// A cluster or instance state: ready, still on its way, or stuck where waiting cannot help.
-fn judge(what: &str, status: &str) -> Result<Option<()>> {
-    match status {
-        "available" => Ok(Some(())),
-        "failed" | "stopped" | "stopping" | "storage-full" => Err(Error::aws(format!(
-            "{what} is {status}; see its events in the RDS console (aws rds describe-events), fix it, and rerun db-up"
-        ))),
-        s if s.starts_with("inaccessible") || s.starts_with("incompatible") => {
-            Err(Error::aws(format!(
-                "{what} is {s}; see its events in the RDS console (aws rds describe-events), fix it, and rerun db-up"
-            )))
-        }
-        _ => Ok(None),
-    }
-}
-
-async fn cluster_ready(cx: &Cx, rds: &aws_sdk_rds::Client, id: &str) -> Result<Poll<Cluster>> {
-    let cluster = observe::cluster(cx, rds, id)
-        .await?
-        .ok_or_else(|| Error::aws(format!("Aurora cluster {id} disappeared while waiting")))?;
-    Ok(
-        match judge(&format!("Aurora cluster {id}"), &cluster.status)? {
-            Some(()) => Poll::Ready(cluster),
-            None => Poll::Pending(cluster.status),
-        },
-    )
-}
-
-/// Wait until both the cluster and its writer are available.
-async fn wait_available(cx: &Cx, c: &Clients, n: &Names) -> Result<Cluster> {
-    let what = format!("Aurora cluster {} and instance {}", n.cluster, n.instance);
-    wait::until(cx, &what, || async {
-        let (cluster, instance) = futures::try_join!(
-            observe::cluster(cx, &c.rds, &n.cluster),
-            observe::instance(cx, &c.rds, &n.instance),
-        )?;
-        let cluster = cluster.ok_or_else(|| {
-            Error::aws(format!(
-                "Aurora cluster {} disappeared while waiting",
-                n.cluster
-            ))
-        })?;
-        let instance = instance.ok_or_else(|| {
-            Error::aws(format!(
-                "Aurora instance {} disappeared while waiting",
-                n.instance
-            ))
-        })?;
-        let c_ok = judge(&format!("Aurora cluster {}", n.cluster), &cluster.status)?;
-        let i_ok = judge(&format!("Aurora instance {}", n.instance), &instance.status)?;
-        Ok(match (c_ok, i_ok) {
-            (Some(()), Some(())) => Poll::Ready(cluster),
-            _ => Poll::Pending(format!(
-                "cluster {}, instance {}",
-                cluster.status, instance.status
-            )),
-        })
-    })
-    .await
 }

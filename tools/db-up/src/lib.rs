@@ -20,6 +20,7 @@ mod guard;
 mod observe;
 mod password;
 mod restore;
+mod waits;
 
 use kit::{Cx, Error, Plan, Result, Step};
 use stackdoc::{Db, Doc};

@@ -404,3 +404,46 @@ fn restoring_a_snapshot_that_does_not_exist_is_refused_before_any_write() {
     emu.calls_since(mark).assert_no_mutations();
     assert!(cluster(&emu, CLUSTER).is_none());
 }
+
+#[test]
+fn the_password_never_appears() {
+    let emu = Emulator::start();
+    let input = stack(&emu);
+    let password = password(&emu, &input);
+    assert!(password.len() >= 8);
+    let mark = emu.mark();
+    let mut outputs = Vec::new();
+    let create = emu.tool("db-up").args(["-vv"]).doc(&input).run();
+    let doc = create.ok();
+    outputs.push(create);
+    outputs.push(emu.tool("db-up").args(["--plan", "-vv"]).doc(&doc).run());
+    outputs.push(emu.tool("db-up").args(["--max-acu", "3"]).doc(&doc).run());
+    outputs.push(emu.tool("db-up").args(["--destroy", "-vv"]).doc(&doc).run());
+    for out in &outputs {
+        out.ok();
+        out.assert_never_shows(&password);
+        assert!(!out.stdout.contains(&password));
+    }
+    assert!(
+        !doc.to_string().contains(&password),
+        "the document holds no password"
+    );
+
+    let calls = emu.calls_since(mark);
+    let requests = calls.requests();
+    let create = requests
+        .iter()
+        .find(|r| r["action"] == "CreateDBCluster")
+        .expect("CreateDBCluster was called");
+    assert_eq!(
+        create["params"]["MasterUserPassword"], "<redacted>",
+        "a password was sent (and redacted by the emulator's record)"
+    );
+    for r in &requests {
+        assert!(
+            !r.to_string().contains(&password),
+            "{} carried the password in a recorded field",
+            r["action"]
+        );
+    }
+}
