@@ -23,7 +23,8 @@ mod restore;
 mod waits;
 
 use kit::{Cx, Error, Plan, Result, Step};
-use stackdoc::{Db, Doc};
+use serde_json::{Map, Value};
+use stackdoc::{Core, Db, Doc, Secrets};
 
 pub use diff::Op;
 pub use observe::Observed;
@@ -191,8 +192,31 @@ impl Step for DbUp {
         if let Some(id) = &args.restore_from_snapshot {
             restore::check_snapshot_id(id)?;
         }
-        // The upstream sections are read by observe (--destroy needs only db's own section).
         Ok(())
+    }
+
+    /// The sections this step builds on (planned ones are accepted here; an apply refuses
+    /// them in observe). `--destroy` skips this: it needs only the db section.
+    fn check_inputs(_args: &Args, doc: &Doc) -> Result<()> {
+        doc.require::<Secrets>()?;
+        doc.require::<Core>()?;
+        Ok(())
+    }
+
+    /// A restored cluster runs its snapshot's engine version: that is the setting in effect.
+    fn settings(cx: &Cx, args: &Args, now: &Observed) -> Map<String, Value> {
+        let mut settings = cx.settings.clone();
+        if let (None, Some(_), Some(snapshot)) = (
+            &now.cluster,
+            &args.restore_from_snapshot,
+            &now.snapshot,
+        ) {
+            settings.insert(
+                "engine-version".into(),
+                Value::String(snapshot.engine_version.clone()),
+            );
+        }
+        settings
     }
 
     async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {

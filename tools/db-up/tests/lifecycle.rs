@@ -238,7 +238,7 @@ fn restore_from_the_final_snapshot_brings_the_cluster_back_as_it_was() {
     let input = stack(&emu);
     let doc = emu
         .tool("db-up")
-        .args(["--max-acu", "4"])
+        .args(["--max-acu", "4", "--engine-version", "15.4"])
         .doc(&input)
         .run()
         .ok();
@@ -276,7 +276,11 @@ fn restore_from_the_final_snapshot_brings_the_cluster_back_as_it_was() {
     );
     assert_eq!(p["DBClusterIdentifier"], CLUSTER);
     assert_eq!(p["Engine"], "aurora-postgresql");
-    assert_eq!(p["EngineVersion"], "16.6");
+    assert_eq!(p["EngineVersion"], "15.4", "the snapshot's engine version");
+    assert_eq!(
+        restored["db"]["settings"]["engine-version"], "15.4",
+        "the version in effect is recorded"
+    );
     let max: f64 = p["ServerlessV2ScalingConfiguration.MaxCapacity"]
         .as_str()
         .unwrap()
