@@ -46,6 +46,7 @@ fn make_install_puts_every_tool_its_completions_and_a_rendering_man_page_under_p
         "svc-up",
         "pipeline-up",
         "stack-run",
+        "stack-status",
         "task-exec",
         "stack-doc",
     ] {

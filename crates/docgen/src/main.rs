@@ -21,6 +21,7 @@ fn commands() -> Vec<clap::Command> {
         kit::command::<svc_up::SvcUp>(),
         kit::command::<pipeline_up::PipelineUp>(),
         stack_run::command(),
+        stack_status::command(),
         task_exec::command(),
         stackdoc::cli::command(),
     ]
