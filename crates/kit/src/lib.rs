@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 mod error;
 pub mod log;
+pub mod names;
 pub mod plan;
 pub mod settings;
 mod step;

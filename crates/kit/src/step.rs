@@ -132,6 +132,12 @@ pub trait Step {
     /// The tool's own operation attached to each planned change.
     type Op: std::fmt::Debug;
 
+    /// The tool's last word on its command line: help texts of shared flags that mean
+    /// something else for this tool (slr-check's `--destroy` deletes nothing), examples.
+    fn command(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
     /// Checks of flags and document that need no AWS call: bad input fails here, before any
     /// call is made (exit 2).
     fn check(_args: &Self::Args, _doc: &Doc) -> Result<()> {
@@ -216,11 +222,13 @@ fn fail(tool: &str, e: &Error) -> ExitCode {
 }
 
 fn command<S: Step>() -> clap::Command {
-    Cli::<S::Args>::command()
-        .name(S::TOOL)
-        .bin_name(S::TOOL)
-        .about(S::ABOUT)
-        .version(env!("CARGO_PKG_VERSION"))
+    S::command(
+        Cli::<S::Args>::command()
+            .name(S::TOOL)
+            .bin_name(S::TOOL)
+            .about(S::ABOUT)
+            .version(env!("CARGO_PKG_VERSION")),
+    )
 }
 
 /// The parsed command line with its matches (which tell a typed flag from a default).
