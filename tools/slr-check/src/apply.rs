@@ -29,6 +29,13 @@ pub async fn apply(cx: &Cx, now: Observed, plan: Plan<Op>) -> Result<Slr> {
 /// Create the role; its ARN from the answer. When IAM answers that it exists (another run,
 /// a retried call whose answer was lost: "has been taken" comes as InvalidInput), the role
 /// is looked up, waiting while IAM's listing catches up.
+///
+/// IAM is eventually consistent: a role just created may read as NoSuchEntity for a while
+/// (AWS's `aws iam wait role-exists` polls GetRole for this). A new role is waited for until
+/// GetRole returns it, bounded by `--timeout`. Whether the service itself can assume it yet
+/// has no read-only probe: ECS answers "Unable to assume the service linked role" and
+/// CodeStar Notifications a ConfigurationException for up to 15 minutes; the steps that make
+/// those calls (core-up, pipeline-up) retry on exactly those answers.
 async fn create(cx: &Cx, client: &Client, service: &Service) -> Result<String> {
     let created = client
         .create_service_linked_role()
@@ -43,6 +50,7 @@ async fn create(cx: &Cx, client: &Client, service: &Service) -> Result<String> {
         Ok(out) => {
             kit::info!("created the service-linked role for {}", service.principal);
             if let Some(role) = out.role() {
+                readable(cx, client, service, role.role_name()).await?;
                 return Ok(role.arn().to_owned());
             }
         }
@@ -82,4 +90,28 @@ async fn find(client: &Client, service: &Service) -> Result<Option<String>> {
             service.principal
         ))?;
     Ok(out.roles().first().map(|r| r.arn().to_owned()))
+}
+
+/// Wait until IAM reads back the role just created (its propagation), with progress.
+async fn readable(cx: &Cx, client: &Client, service: &Service, name: &str) -> Result<()> {
+    wait::until(
+        cx,
+        &format!(
+            "the new service-linked role {name} of {} to propagate in IAM",
+            service.label
+        ),
+        || async {
+            let found = client
+                .get_role()
+                .role_name(name)
+                .send()
+                .await
+                .found(format!("reading the service-linked role {name}"))?;
+            Ok(match found {
+                Some(_) => Poll::Ready(()),
+                None => Poll::Pending("not readable yet (IAM is eventually consistent)".into()),
+            })
+        },
+    )
+    .await
 }

@@ -5,8 +5,10 @@
 //! Roles are found by listing the path `/aws-service-role/<service>/`, so the check does not
 //! depend on the role's exact name. `--create` creates what is missing. Nothing is ever
 //! deleted: other stacks in the account use these roles, so `--destroy` only removes the
-//! section from the document. A role just created may not be usable by its service for a
-//! while; core-up and pipeline-up wait through that, so this step records the role as made.
+//! section from the document. A role just created is waited for until IAM reads it back
+//! (IAM is eventually consistent). Whether its service can assume it yet has no read-only
+//! probe (ECS: "Unable to assume the service linked role"; CodeStar Notifications: up to 15
+//! minutes), so the steps that call those services retry on exactly those answers.
 
 mod apply;
 pub mod diff;

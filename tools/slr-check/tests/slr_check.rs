@@ -125,6 +125,36 @@ fn a_lost_answer_to_create_counts_as_created() {
 }
 
 #[test]
+fn a_new_role_is_waited_for_until_iam_reads_it_back() {
+    let emu = Emulator::start();
+    // IAM is eventually consistent: just after CreateServiceLinkedRole, GetRole answers
+    // NoSuchEntity for a while (as `aws iam wait role-exists` expects).
+    emu.inject(&[Fault {
+        service: "iam".into(),
+        action: "GetRole".into(),
+        kind: FaultKind::Error {
+            code: "NoSuchEntity".into(),
+            message: "The role with name AWSServiceRoleForECS cannot be found.".into(),
+            status: "404 Not Found".into(),
+            forward: false,
+        },
+        times: 3,
+    }]);
+    let mark = emu.mark();
+    let out = emu.tool("slr-check").arg("--create").run();
+    let doc = out.ok();
+    let calls = emu.calls_since(mark);
+    // Two roles read back once each, plus the three answers that were not yet.
+    assert_eq!(calls.count("iam:GetRole"), 5, "{}", out.stderr);
+    assert!(out.stderr.contains("propagate in IAM"), "{}", out.stderr);
+    let iam = testkit::iam::Client::new(&emu.sdk());
+    let ecs = emu
+        .block_on(iam.get_role().role_name("AWSServiceRoleForECS").send())
+        .unwrap();
+    assert_eq!(doc["slr"]["ecs_role_arn"], ecs.role().unwrap().arn());
+}
+
+#[test]
 fn help_says_destroy_deletes_nothing() {
     let out = std::process::Command::new(testkit::tool_path("slr-check"))
         .arg("--help")
