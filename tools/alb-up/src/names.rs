@@ -41,7 +41,7 @@ pub fn is_valid(name: &str, lb: bool) -> bool {
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--")
-        && !(lb && name.to_ascii_lowercase().starts_with("internal-"))
+        && (!lb || !name.to_ascii_lowercase().starts_with("internal-"))
 }
 
 /// `wanted` if AWS accepts it, else a valid name derived from it deterministically.

@@ -114,10 +114,12 @@ mod tests {
         assert_eq!(roles(&[]), Observed(vec![None, None]));
     }
 
+    /// Roles present, --create, and per service "unchanged" / "create", or the refusal.
+    type Case<'a> = (&'a [&'a str], bool, Result<[&'a str; 2], &'a str>);
+
     #[test]
     fn the_rules() {
-        // (roles present, --create) → per service: "unchanged" / "create", or the refusal.
-        let cases: [(&[&str], bool, Result<[&str; 2], &str>); 5] = [
+        let cases: [Case; 5] = [
             (&[CODESTAR, ECS], false, Ok(["unchanged", "unchanged"])),
             (&[CODESTAR, ECS], true, Ok(["unchanged", "unchanged"])),
             (&[ECS], true, Ok(["create", "unchanged"])),
