@@ -1,6 +1,6 @@
 //! alb-up keeps the site up and the stack's memory: remembered settings, refusals before any
-//! write (certificate, document values, zones), the listener order, retried creates, and a
-//! guarded, resumable destroy.
+//! write (certificate, document values, zones), the listener order, retried creates, a
+//! guarded, resumable destroy; and the emulator answering duplicates as AWS does.
 
 mod common;
 
@@ -417,4 +417,56 @@ fn bad_document_values_are_refused_before_any_write() {
         assert!(line.contains(expect), "{line}");
         emu.calls_since(mark).assert_no_mutations();
     }
+}
+
+#[test]
+fn the_emulator_acts_like_aws_for_duplicate_names_and_groups_in_use() {
+    let emu = Emulator::start();
+    let doc = up(&emu, &core_doc(&emu), &[]);
+    let lb = lb_by_name(&emu, APP);
+    let subnets: Vec<String> = lb
+        .availability_zones()
+        .iter()
+        .map(|z| z.subnet_id().unwrap().to_owned())
+        .collect();
+    let sg_id = doc["alb"]["security_group_id"].as_str().unwrap();
+    // Same name and settings: AWS returns the existing load balancer.
+    let same = emu
+        .block_on(
+            elb(&emu)
+                .create_load_balancer()
+                .name(APP)
+                .set_subnets(Some(subnets.clone()))
+                .security_groups(sg_id)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        same.load_balancers()[0].load_balancer_arn(),
+        lb.load_balancer_arn()
+    );
+    // Same name, other settings: DuplicateLoadBalancerName.
+    let err = emu
+        .block_on(
+            elb(&emu)
+                .create_load_balancer()
+                .name(APP)
+                .set_subnets(Some(subnets[..2].to_vec()))
+                .security_groups(sg_id)
+                .send(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        testkit::elbv2::error::ProvideErrorMetadata::code(&err),
+        Some("DuplicateLoadBalancerName")
+    );
+    assert_eq!(all_lbs(&emu).len(), 1);
+    // The group is in use by the load balancer.
+    let err = emu
+        .block_on(ec2c(&emu).delete_security_group().group_id(sg_id).send())
+        .unwrap_err();
+    assert_eq!(
+        testkit::ec2::error::ProvideErrorMetadata::code(&err),
+        Some("DependencyViolation")
+    );
 }
