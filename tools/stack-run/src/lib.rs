@@ -110,7 +110,11 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             let first = e.render().to_string();
-            let first = first.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+            let first = first
+                .lines()
+                .next()
+                .unwrap_or("bad usage")
+                .trim_start_matches("error: ");
             eprintln!("stack-run: error: {first} (see stack-run --help)");
             return ExitCode::from(2);
         }
@@ -137,7 +141,11 @@ pub fn main() -> ExitCode {
                     s.section,
                     s.target,
                     s.var,
-                    if s.needs.is_empty() { "-".into() } else { s.needs.join(",") }
+                    if s.needs.is_empty() {
+                        "-".into()
+                    } else {
+                        s.needs.join(",")
+                    }
                 );
             }
             ("steps", Ok(()))

@@ -59,7 +59,11 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad usage")
+                .trim_start_matches("error: ");
             eprintln!("stack-doc: error: {first} (see stack-doc --help)");
             return ExitCode::from(2);
         }
@@ -106,7 +110,9 @@ fn read(path: Option<&PathBuf>) -> Result<Doc, Fail> {
 fn join(paths: &[PathBuf]) -> Result<String, Fail> {
     let mut merged = read(Some(&paths[0]))?;
     for p in &paths[1..] {
-        merged.merge(read(Some(p))?).map_err(|e| Fail(2, e.to_string()))?;
+        merged
+            .merge(read(Some(p))?)
+            .map_err(|e| Fail(2, e.to_string()))?;
     }
     Ok(merged.to_pretty())
 }
