@@ -7,6 +7,7 @@ pub mod cli;
 mod error;
 pub mod jsondiff;
 pub mod log;
+pub mod names;
 pub mod plan;
 pub mod settings;
 mod step;

@@ -134,6 +134,12 @@ pub trait Step {
     /// The tool's own operation attached to each planned change.
     type Op: std::fmt::Debug;
 
+    /// The tool's last word on its command line: help texts of shared flags that mean
+    /// something else for this tool (slr-check's `--destroy` deletes nothing), examples.
+    fn command(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
     /// Checks of flags and document that need no AWS call: bad input fails here, before any
     /// call is made (exit 2).
     fn check(_args: &Self::Args, _doc: &Doc) -> Result<()> {
@@ -234,12 +240,14 @@ fn fail(tool: &str, e: &Error) -> ExitCode {
 /// The tool's full command line (its flags and the shared ones), as `--help`, the shell
 /// completions and the man page show it.
 pub fn command<S: Step>() -> clap::Command {
-    Cli::<S::Args>::command()
-        .name(S::TOOL)
-        .bin_name(S::TOOL)
-        .about(S::ABOUT)
-        .version(env!("CARGO_PKG_VERSION"))
-        .after_help(after_help(S::TOOL, S::EXAMPLES))
+    S::command(
+        Cli::<S::Args>::command()
+            .name(S::TOOL)
+            .bin_name(S::TOOL)
+            .about(S::ABOUT)
+            .version(env!("CARGO_PKG_VERSION"))
+            .after_help(after_help(S::TOOL, S::EXAMPLES)),
+    )
 }
 
 fn after_help(tool: &str, examples: &str) -> String {
@@ -253,7 +261,7 @@ fn after_help(tool: &str, examples: &str) -> String {
         "Examples:\n{own}  \
          {tool} --plan < stack.json > /dev/null     show what would change, change nothing\n  \
          {tool} < stack.json > next && mv next stack.json   apply, keep the updated document\n  \
-         {tool} --destroy < stack.json > next       delete what this step made, drop its section\n\n\
+         {tool} --destroy < stack.json > next       tear this step down (see --destroy)\n\n\
          stdout carries only the stack document (the planned one with --plan); messages go to stderr.\n\
          Exit codes: 0 done; 1 AWS or runtime failure; 2 bad input or a refusal (nothing was \
          changed); 3 timed out waiting."
