@@ -138,6 +138,13 @@ pub trait Step {
         Ok(())
     }
 
+    /// Checks of the document that an up or `--plan` run needs and `--destroy` does not (the
+    /// upstream sections): `--destroy` needs only the step's own section and the identity, so
+    /// that a teardown resumes from any point. Run after [`Step::check`], before any call.
+    fn check_inputs(_args: &Self::Args, _doc: &Doc) -> Result<()> {
+        Ok(())
+    }
+
     /// Read-only calls: what exists now, found by deterministic name or tags.
     async fn observe(cx: &Cx, args: &Self::Args) -> Result<Self::Observed>;
 
@@ -321,6 +328,9 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     let mut user_tags = doc.tags();
     user_tags.extend(common.tags.iter().cloned());
     S::check(&args, &doc)?;
+    if !common.destroy {
+        S::check_inputs(&args, &doc)?;
+    }
 
     let sdk = crate::aws::load_config(&common).await;
     let region = crate::aws::region_of(&sdk)?;
