@@ -8,6 +8,8 @@ mod common;
 mod create;
 #[path = "svc_up/destroy.rs"]
 mod destroy;
+#[path = "svc_up/idempotence.rs"]
+mod idempotence;
 #[path = "svc_up/image.rs"]
 mod image;
 #[path = "svc_up/privilege.rs"]
