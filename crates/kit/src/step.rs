@@ -171,6 +171,13 @@ pub trait Step {
 
     /// Delete what this step created and tagged, in dependency order.
     async fn destroy(cx: &Cx, args: &Self::Args) -> Result<()>;
+
+    /// The settings the section records (`<section>.settings`). The default records the
+    /// flags in effect as parsed ([`Cx::settings`]); a tool whose defaults depend on what
+    /// exists (a reused resource's own values) records the values in effect instead.
+    fn settings(cx: &Cx, _args: &Self::Args, _now: &Self::Observed) -> Map<String, Value> {
+        cx.settings.clone()
+    }
 }
 
 /// A tool's whole `main`: `fn main() -> ExitCode { kit::run::<MyStep>() }`.
@@ -332,6 +339,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
         S::check_inputs(&args, &doc)?;
     }
 
+    crate::aws::check_config(&common)?;
     let sdk = crate::aws::load_config(&common).await;
     let region = crate::aws::region_of(&sdk)?;
     if let Some(doc_region) = doc.region().filter(|r| *r != region) {
@@ -380,6 +388,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     }
     let observed = S::observe(&cx, &args).await?;
     let plan = S::diff(&cx, &args, &observed)?;
+    let recorded = S::settings(&cx, &args, &observed);
     if cx.plan_only() {
         for line in plan.lines() {
             if !cx.common.quiet {
@@ -401,7 +410,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
         } else {
             doc.put(&planned);
         }
-        doc.set_settings(section, cx.settings.clone());
+        doc.set_settings(section, recorded);
         return Ok(doc);
     }
     for line in plan.lines() {
@@ -409,7 +418,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     }
     let written = S::apply(&cx, &args, observed, plan).await?;
     doc.put(&written);
-    doc.set_settings(section, cx.settings.clone());
+    doc.set_settings(section, recorded);
     Ok(doc)
 }
 
