@@ -51,7 +51,10 @@ fn grants(policy: &Value) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
-fn egress(emu: &Emulator, group: &str) -> Vec<(String, Option<i32>, Option<i32>, Vec<String>)> {
+/// One egress rule: protocol, from port, to port, CIDRs.
+type Egress = (String, Option<i32>, Option<i32>, Vec<String>);
+
+fn egress(emu: &Emulator, group: &str) -> Vec<Egress> {
     let c = ec2::Client::new(&emu.sdk());
     let sg = emu
         .block_on(c.describe_security_groups().group_ids(group).send())
