@@ -136,3 +136,43 @@ fn destroy_keeps_the_log_group_without_delete_logs() {
     emu.tool("svc-up").arg("--destroy").doc(&doc).run().ok();
     assert_all_gone(&emu, &doc, false);
 }
+
+#[test]
+fn up_after_destroy_builds_the_service_again() {
+    let emu = Emulator::start();
+    let input = stack(&emu, APP);
+    let doc = up(&emu, &input, &[]);
+    let down = emu.tool("svc-up").arg("--destroy").doc(&doc).run().ok();
+    assert!(down.get("svc").is_none(), "the section is dropped");
+
+    // Same stack, same names: the idempotency tokens of the first run must not hand back
+    // what was deleted, and the kept log group is taken over.
+    let again = up(&emu, &down, &[]);
+    let s = service(&emu, &again);
+    assert_eq!(s.status(), Some("ACTIVE"));
+    assert_ne!(again["svc"]["service_arn"], Value::Null);
+    let sd = servicediscovery::Client::new(&emu.sdk());
+    let listed = emu.block_on(sd.list_services().send()).unwrap();
+    let named: Vec<_> = listed
+        .services()
+        .iter()
+        .filter(|x| x.name() == Some(APP))
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(
+        named[0].arn(),
+        again["svc"]["cloudmap_service_arn"].as_str()
+    );
+    assert_ne!(
+        again["svc"]["cloudmap_service_arn"],
+        doc["svc"]["cloudmap_service_arn"]
+    );
+    assert_eq!(
+        s.service_registries()[0].registry_arn(),
+        named[0].arn(),
+        "the new service registers with the new Cloud Map service"
+    );
+    let mark = emu.mark();
+    up(&emu, &again, &[]);
+    emu.calls_since(mark).assert_no_mutations();
+}
