@@ -268,7 +268,7 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            ["policy app-task-execution.Statement.0.Resource.0: * → arn:s1"]
+            ["policy app-task-execution.Statement.0.Resource: * → arn:s1"]
         );
     }
 }

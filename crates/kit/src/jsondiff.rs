@@ -244,6 +244,8 @@ fn walk(path: &mut String, old: &Value, new: &Value, out: &mut Vec<Field>) {
                     };
                     child(path, name, &pick(a, &na), &pick(b, &nb), out);
                 }
+            } else if let Some(f) = scalar_lists(path, a, b) {
+                out.extend(f);
             } else if a.len() == b.len() {
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
                     child(path, &i.to_string(), x, y, out);
@@ -255,6 +257,34 @@ fn walk(path: &mut String, old: &Value, new: &Value, out: &mut Vec<Field>) {
         _ if old == new => {}
         _ => out.push(leaf(path, old, new)),
     }
+}
+
+/// Two lists of plain values: what one has that the other has not ("removed → added"), which
+/// reads better than positions in a sorted set; the whole lists when only the order differs.
+fn scalar_lists(path: &str, a: &[Value], b: &[Value]) -> Option<Option<Field>> {
+    let scalar = |v: &Value| !v.is_object() && !v.is_array();
+    if !a.iter().chain(b).all(scalar) {
+        return None;
+    }
+    if a == b {
+        return Some(None);
+    }
+    let only = |x: &[Value], y: &[Value]| -> Vec<String> {
+        x.iter().filter(|v| !y.contains(v)).map(short).collect()
+    };
+    let (removed, added) = (only(a, b), only(b, a));
+    if removed.is_empty() && added.is_empty() {
+        return Some(Some(leaf(path, &Value::from(a), &Value::from(b))));
+    }
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "(none)".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    let name = if path.is_empty() { "value" } else { path };
+    Some(Some(field(name, list(removed), list(added))))
 }
 
 fn leaf(path: &str, old: &Value, new: &Value) -> Field {
@@ -392,8 +422,18 @@ mod tests {
             ),
             (
                 json!({"subnets": ["a", "b"]}),
-                json!({"subnets": ["a", "b", "c"]}),
-                vec![r#"subnets: ["a","b"] → ["a","b","c"]"#],
+                json!({"subnets": ["a", "c", "d"]}),
+                vec!["subnets: b → c, d"],
+            ),
+            (
+                json!({"l": [1]}),
+                json!({"l": [1, 2]}),
+                vec!["l: (none) → 2"],
+            ),
+            (
+                json!({"o": ["x", "y"]}),
+                json!({"o": ["y", "x"]}),
+                vec![r#"o: ["x","y"] → ["y","x"]"#],
             ),
             (
                 json!({"n": {"x": 1}}),

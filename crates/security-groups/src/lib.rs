@@ -275,7 +275,8 @@ pub async fn create(
 }
 
 /// Make the group's rules exactly `want`: authorise what is missing, revoke what is extra.
-/// No call at all when they already match.
+/// No call at all when they already match. A retried call whose first answer was lost gets
+/// InvalidPermission.Duplicate (authorise) or InvalidPermission.NotFound (revoke): done.
 pub async fn reconcile(client: &Client, group: &Group, want: &Rules) -> Result<()> {
     let name = &group.name;
     let add_in: Vec<IpPermission> = want
@@ -305,7 +306,7 @@ pub async fn reconcile(client: &Client, group: &Group, want: &Rules) -> Result<(
             .set_ip_permissions(Some(add_in))
             .send()
             .await
-            .ctx(format!("adding ingress rules to security group {name}"))?;
+            .created(format!("adding ingress rules to security group {name}"))?;
     }
     if !add_out.is_empty() {
         client
@@ -314,7 +315,7 @@ pub async fn reconcile(client: &Client, group: &Group, want: &Rules) -> Result<(
             .set_ip_permissions(Some(add_out))
             .send()
             .await
-            .ctx(format!("adding egress rules to security group {name}"))?;
+            .created(format!("adding egress rules to security group {name}"))?;
     }
     if !del_in.is_empty() {
         client
@@ -323,7 +324,7 @@ pub async fn reconcile(client: &Client, group: &Group, want: &Rules) -> Result<(
             .set_ip_permissions(Some(del_in))
             .send()
             .await
-            .ctx(format!("removing ingress rules from security group {name}"))?;
+            .deleted(format!("removing ingress rules from security group {name}"))?;
     }
     if !del_out.is_empty() {
         client
@@ -332,7 +333,7 @@ pub async fn reconcile(client: &Client, group: &Group, want: &Rules) -> Result<(
             .set_ip_permissions(Some(del_out))
             .send()
             .await
-            .ctx(format!("removing egress rules from security group {name}"))?;
+            .deleted(format!("removing egress rules from security group {name}"))?;
     }
     Ok(())
 }

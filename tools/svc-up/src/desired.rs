@@ -1,69 +1,287 @@
-//! What should exist, computed from flags and the document: names, policies, the task
-//! definition in its normalised form, and the checks that need no AWS call. Pure.
+//! What should exist, from flags and the document: the task definition and the service as
+//! documents in ECS's own shape (compared with what exists by kit::jsondiff), the roles'
+//! policies, the task group's rules, and the checks that need no AWS call. Pure.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
+use iam_roles::Want;
+use kit::jsondiff::Rules as JsonRules;
+use security_groups::{Peer, Rule, Rules};
 use serde_json::{Value, json};
 
-/// The name every per-app resource derives from.
-pub struct Names {
-    pub repo: String,
-    pub log_group: String,
-    pub exec_role: String,
-    pub task_role: String,
-    pub exec_policy: String,
-    pub task_policy: String,
-    pub sg: String,
-    pub family: String,
-    pub container: String,
-    pub cloudmap: String,
-    pub service: String,
-}
+use crate::Inputs;
+use crate::names::{Names, Place, ecr_repo_arn};
 
-impl Names {
-    pub fn of(app: &str) -> Names {
-        Names {
-            repo: app.to_owned(),
-            log_group: format!("/ecs/{app}"),
-            exec_role: format!("{app}-task-execution"),
-            task_role: format!("{app}-task"),
-            exec_policy: format!("{app}-read-secrets"),
-            task_policy: format!("{app}-ecs-exec"),
-            sg: format!("{app}-task"),
-            family: app.to_owned(),
-            container: app.to_owned(),
-            cloudmap: app.to_owned(),
-            service: app.to_owned(),
-        }
-    }
-}
-
-/// The two roles svc-up makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleKind {
-    /// Used by ECS to pull the image, write logs and read the secrets.
-    Execution,
-    /// Used by the container itself: only ECS Exec.
-    Task,
-}
-
-pub const EXEC_MANAGED_POLICY: &str = "service-role/AmazonECSTaskExecutionRolePolicy";
 pub const CLOUDMAP_TTL: i64 = 10;
 pub const CLOUDMAP_FAILURE_THRESHOLD: i32 = 1;
 pub const KEEP_IMAGES: u32 = 30;
 
-pub fn managed_policy_arn(region: &str) -> String {
-    format!(
-        "arn:{}:iam::aws:policy/{EXEC_MANAGED_POLICY}",
-        kit::aws::partition(region)
-    )
+/// Where the image of the task definition comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageSource {
+    /// `--image`: a pin, kept until `--reset image`.
+    Pinned,
+    /// The image the service runs now: the pipeline's (its deploy stage registers revisions).
+    Running,
+    /// `<repository>:latest` for a service that runs nothing yet: the pipeline's first build
+    /// pushes it (with `<repository>:<commit8>`).
+    Initial,
 }
 
-pub fn role_arn(region: &str, account: &str, name: &str) -> String {
-    format!(
-        "arn:{}:iam::{account}:role/{name}",
-        kit::aws::partition(region)
-    )
+/// The image the task definition names: a pin wins; otherwise the service keeps what it runs
+/// (once the service exists its image belongs to the pipeline); a new service starts with
+/// `<repository>:latest`.
+pub fn image(pin: Option<&str>, running: Option<&str>, repo_uri: &str) -> (String, ImageSource) {
+    match (pin, running) {
+        (Some(p), _) => (p.to_owned(), ImageSource::Pinned),
+        (None, Some(r)) if !r.is_empty() => (r.to_owned(), ImageSource::Running),
+        _ => (format!("{repo_uri}:latest"), ImageSource::Initial),
+    }
+}
+
+/// The environment variables the task reads from Secrets Manager and SSM, by name, with the
+/// ARN of each (never a value). The OAuth pair only when the secrets section has it.
+pub fn task_secrets(inputs: &Inputs) -> Vec<(&'static str, String)> {
+    let s = &inputs.secrets;
+    let mut out: Vec<(&'static str, String)> = ["POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER"]
+        .into_iter()
+        .zip(inputs.db.parameters.iter().map(|p| p.arn.clone()))
+        .collect();
+    out.push(("POSTGRES_PASSWORD", s.db_password.arn.clone()));
+    out.push(("GITHUB_TOKEN", s.github_token.arn.clone()));
+    if let Some(id) = &s.oauth_client_id {
+        out.push(("AUTH_GITHUB_CLIENT_ID", id.arn.clone()));
+    }
+    if let Some(secret) = &s.oauth_client_secret {
+        out.push(("AUTH_GITHUB_CLIENT_SECRET", secret.arn.clone()));
+    }
+    out
+}
+
+/// The Secrets Manager secrets the task reads: (name, ARN).
+pub fn secrets_read(inputs: &Inputs) -> Vec<(String, String)> {
+    let s = &inputs.secrets;
+    [
+        Some(&s.db_password),
+        Some(&s.github_token),
+        s.oauth_client_id.as_ref(),
+        s.oauth_client_secret.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|r| (r.name.clone(), r.arn.clone()))
+    .collect()
+}
+
+/// What svc-up decides of the task definition, as RegisterTaskDefinition takes it.
+pub struct TaskDefInput<'a> {
+    pub cpu: u32,
+    pub memory: u32,
+    pub image: &'a str,
+    pub execution_role_arn: &'a str,
+    pub task_role_arn: &'a str,
+}
+
+pub fn task_def(n: &Names, place: &Place, inputs: &Inputs, t: &TaskDefInput) -> Value {
+    let port = inputs.alb.container_port;
+    let secrets: Vec<Value> = task_secrets(inputs)
+        .into_iter()
+        .map(|(name, arn)| json!({"name": name, "valueFrom": arn}))
+        .collect();
+    json!({
+        "family": n.family,
+        "taskRoleArn": t.task_role_arn,
+        "executionRoleArn": t.execution_role_arn,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": t.cpu.to_string(),
+        "memory": t.memory.to_string(),
+        "containerDefinitions": [{
+            "name": n.container,
+            "image": t.image,
+            "essential": true,
+            "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
+            "environment": [{"name": "BASE_URL", "value": inputs.alb.url}],
+            "secrets": secrets,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": n.log_group,
+                    "awslogs-region": place.region,
+                    "awslogs-stream-prefix": "ecs",
+                },
+            },
+            "linuxParameters": {"initProcessEnabled": true},
+        }],
+    })
+}
+
+/// How task definitions compare: lists that are sets, and what AWS fills in.
+pub fn task_def_rules() -> JsonRules {
+    JsonRules::new()
+        .set("requiresCompatibilities", "")
+        .set("containerDefinitions", "name")
+        .set("containerDefinitions.*.environment", "name")
+        .set("containerDefinitions.*.secrets", "name")
+        .set("containerDefinitions.*.portMappings", "containerPort")
+        .aws_default("containerDefinitions.*.cpu", json!(0))
+        .aws_default("containerDefinitions.*.essential", json!(true))
+        .aws_default(
+            "containerDefinitions.*.portMappings.*.protocol",
+            json!("tcp"),
+        )
+}
+
+/// The image of a task definition document's first container.
+pub fn image_of(task_def: &Value) -> Option<&str> {
+    task_def["containerDefinitions"][0]["image"].as_str()
+}
+
+/// The service's settings as UpdateService takes them (DescribeServices' member names).
+pub fn service(
+    n: &Names,
+    desired_count: i64,
+    grace_period: i32,
+    inputs: &Inputs,
+    task_definition: &str,
+    sg_id: &str,
+    registry: &str,
+) -> Value {
+    let subnets: Vec<&str> = inputs
+        .core
+        .private_subnets
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    json!({
+        "desiredCount": desired_count,
+        "taskDefinition": task_definition,
+        "networkConfiguration": {"awsvpcConfiguration": {
+            "subnets": subnets,
+            "securityGroups": [sg_id, inputs.db.client_security_group_id],
+            "assignPublicIp": "DISABLED",
+        }},
+        "loadBalancers": [{
+            "targetGroupArn": inputs.alb.target_group_arn,
+            "containerName": n.container,
+            "containerPort": inputs.alb.container_port,
+        }],
+        "serviceRegistries": [{"registryArn": registry}],
+        "enableExecuteCommand": true,
+        "deploymentConfiguration": {
+            "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        },
+        "healthCheckGracePeriodSeconds": grace_period,
+        "propagateTags": "SERVICE",
+    })
+}
+
+pub fn service_rules() -> JsonRules {
+    JsonRules::new()
+        .set("networkConfiguration.awsvpcConfiguration.subnets", "")
+        .set(
+            "networkConfiguration.awsvpcConfiguration.securityGroups",
+            "",
+        )
+        .set("loadBalancers", "targetGroupArn")
+        .set("serviceRegistries", "registryArn")
+}
+
+/// The tasks' group: the container port from the ALB's group only; out, HTTPS only (ECR,
+/// Secrets Manager, SSM, CloudWatch Logs, GitHub). The database is reached through the
+/// DB-client group the service also carries.
+pub fn task_rules(inputs: &Inputs) -> Rules {
+    Rules {
+        ingress: [Rule::tcp(
+            inputs.alb.container_port,
+            Peer::Group(inputs.alb.security_group_id.clone()),
+        )]
+        .into(),
+        egress: [Rule::tcp(443, Peer::Cidr("0.0.0.0/0".into()))].into(),
+    }
+}
+
+/// Trust for ECS tasks of this account only (the confused-deputy guard AWS recommends).
+pub fn ecs_tasks_trust(place: &Place) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": place.account}}
+    }]})
+}
+
+/// The execution role: what the ECS agent does when a task starts, and nothing wider — pull
+/// from the repository (and from a pinned image's own ECR repository), write to the log group,
+/// read the secrets and parameters the task definition names. GetAuthorizationToken has no
+/// resource form, so it is the one `*`.
+pub fn exec_role(n: &Names, place: &Place, inputs: &Inputs, pin: Option<&str>) -> Want {
+    let mut repos: BTreeSet<String> = [place.repo_arn(&n.repo)].into();
+    repos.extend(pin.and_then(|i| ecr_repo_arn(place.partition, i)));
+    let group = place.log_group_arn(&n.log_group);
+    let secrets: Vec<String> = secrets_read(inputs)
+        .into_iter()
+        .map(|(_, arn)| arn)
+        .collect();
+    let parameters: Vec<&str> = inputs
+        .db
+        .parameters
+        .iter()
+        .map(|p| p.arn.as_str())
+        .collect();
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "PullTheImage", "Effect": "Allow",
+         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+         "Resource": repos},
+        {"Sid": "WriteTheLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [group.clone(), format!("{group}:*")]},
+        {"Sid": "ReadTheSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets},
+        {"Sid": "ReadTheParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": parameters}
+    ]});
+    Want {
+        name: n.exec_role.clone(),
+        description:
+            "stagehand svc: ECS pulls the image, writes the logs and reads the secrets of the task"
+                .into(),
+        trust: ecs_tasks_trust(place),
+        inline: [(n.exec_policy.clone(), policy)].into(),
+        managed: BTreeSet::new(),
+    }
+}
+
+/// The task role: the SSM message channels ECS Exec opens, and nothing else.
+pub fn task_role(n: &Names, place: &Place) -> Want {
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "EcsExec",
+        "Effect": "Allow",
+        "Action": [
+            "ssmmessages:CreateControlChannel",
+            "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel",
+            "ssmmessages:OpenDataChannel"
+        ],
+        "Resource": "*"
+    }]});
+    Want {
+        name: n.task_role.clone(),
+        description: "stagehand svc: the container (ECS Exec only)".into(),
+        trust: ecs_tasks_trust(place),
+        inline: [(n.task_policy.clone(), policy)].into(),
+        managed: BTreeSet::new(),
+    }
+}
+
+pub fn lifecycle_policy() -> Value {
+    json!({"rules": [{
+        "rulePriority": 1,
+        "description": format!("keep the last {KEEP_IMAGES} images"),
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES},
+        "action": {"type": "expire"}
+    }]})
 }
 
 /// Fargate's allowed CPU units and, for each, the memory sizes (MiB) it may have.
@@ -92,13 +310,8 @@ pub fn check_fargate(cpu: u32, memory: u32) -> Result<(), String> {
         return Ok(());
     }
     let (lo, hi) = (allowed[0], allowed[allowed.len() - 1]);
-    let step = if allowed.len() > 3 {
-        allowed[1] - allowed[0]
-    } else {
-        0
-    };
-    let which = if step > 0 {
-        format!("{lo} to {hi} in steps of {step}")
+    let which = if allowed.len() > 3 {
+        format!("{lo} to {hi} in steps of {}", allowed[1] - allowed[0])
     } else {
         allowed
             .iter()
@@ -116,307 +329,6 @@ pub const RETENTION_DAYS: &[i32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
-
-pub fn lifecycle_policy() -> Value {
-    json!({"rules": [{
-        "rulePriority": 1,
-        "description": format!("keep the last {KEEP_IMAGES} images"),
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES},
-        "action": {"type": "expire"}
-    }]})
-}
-
-pub fn ecs_tasks_trust() -> Value {
-    json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-        "Action": "sts:AssumeRole"
-    }]})
-}
-
-/// The execution role's inline policy: the two secrets and the three parameters, nothing wider.
-pub fn exec_policy(secret_arns: &[String], parameter_arns: &[String]) -> Value {
-    json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "ReadTheTwoSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arns},
-        {"Sid": "ReadTheThreeParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": parameter_arns}
-    ]})
-}
-
-/// The task role's inline policy: the SSM messages channels ECS Exec opens, and nothing else.
-pub fn ecs_exec_policy() -> Value {
-    json!({"Version": "2012-10-17", "Statement": [{
-        "Sid": "EcsExec",
-        "Effect": "Allow",
-        "Action": [
-            "ssmmessages:CreateControlChannel",
-            "ssmmessages:CreateDataChannel",
-            "ssmmessages:OpenControlChannel",
-            "ssmmessages:OpenDataChannel"
-        ],
-        "Resource": "*"
-    }]})
-}
-
-/// A policy document in a form two spellings of the same policy share: single values and
-/// one-element lists are the same, lists are sets, Sids do not matter.
-pub fn normalise_policy(doc: &Value) -> Value {
-    fn norm(key: Option<&str>, v: &Value) -> Value {
-        match v {
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .filter(|(k, _)| k.as_str() != "Sid")
-                    .map(|(k, v)| (k.clone(), norm(Some(k), v)))
-                    .collect(),
-            ),
-            Value::Array(items) => {
-                let mut items: Vec<Value> = items.iter().map(|i| norm(None, i)).collect();
-                items.sort_by_key(|a| a.to_string());
-                items.dedup();
-                Value::Array(items)
-            }
-            Value::String(_)
-                if matches!(
-                    key,
-                    Some("Action" | "Resource" | "Service" | "AWS" | "NotAction")
-                ) =>
-            {
-                Value::Array(vec![v.clone()])
-            }
-            other => other.clone(),
-        }
-    }
-    norm(None, doc)
-}
-
-/// IAM returns policy documents URL-encoded.
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A policy document as IAM returned it (URL-encoded or not), normalised.
-pub fn parse_policy(text: &str) -> Option<Value> {
-    serde_json::from_str::<Value>(text)
-        .or_else(|_| serde_json::from_str::<Value>(&percent_decode(text)))
-        .ok()
-        .map(|v| normalise_policy(&v))
-}
-
-/// The task definition, reduced to what svc-up decides. What AWS adds (revision, status,
-/// ARNs, registeredAt, compatibilities, requiresAttributes) and container defaults (cpu 0,
-/// empty mount points) are not part of it, so a definition read back compares equal to the
-/// one registered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskDef {
-    pub family: String,
-    pub task_role_arn: String,
-    pub execution_role_arn: String,
-    pub network_mode: String,
-    pub requires_compatibilities: Vec<String>,
-    pub cpu: String,
-    pub memory: String,
-    pub containers: Vec<ContainerDef>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerDef {
-    pub name: String,
-    pub image: String,
-    pub essential: bool,
-    /// (container port, host port, protocol)
-    pub ports: Vec<(i32, i32, String)>,
-    pub environment: BTreeMap<String, String>,
-    /// name → valueFrom (an ARN, never a value)
-    pub secrets: BTreeMap<String, String>,
-    pub log_driver: String,
-    pub log_options: BTreeMap<String, String>,
-    pub init_process_enabled: bool,
-}
-
-impl TaskDef {
-    /// "field: old → new" for each difference, `self` being what exists.
-    pub fn changes_to(&self, want: &TaskDef) -> Vec<kit::Field> {
-        let mut out = Vec::new();
-        let mut cmp = |name: &str, a: String, b: String| {
-            if a != b {
-                out.push(kit::field(name, a, b));
-            }
-        };
-        cmp("cpu", self.cpu.clone(), want.cpu.clone());
-        cmp("memory", self.memory.clone(), want.memory.clone());
-        cmp(
-            "task_role",
-            self.task_role_arn.clone(),
-            want.task_role_arn.clone(),
-        );
-        cmp(
-            "execution_role",
-            self.execution_role_arn.clone(),
-            want.execution_role_arn.clone(),
-        );
-        cmp(
-            "network_mode",
-            self.network_mode.clone(),
-            want.network_mode.clone(),
-        );
-        cmp(
-            "requires_compatibilities",
-            self.requires_compatibilities.join(","),
-            want.requires_compatibilities.join(","),
-        );
-        match (self.containers.as_slice(), want.containers.as_slice()) {
-            ([a], [b]) => {
-                cmp("container.name", a.name.clone(), b.name.clone());
-                cmp("image", a.image.clone(), b.image.clone());
-                cmp(
-                    "essential",
-                    a.essential.to_string(),
-                    b.essential.to_string(),
-                );
-                cmp("ports", format!("{:?}", a.ports), format!("{:?}", b.ports));
-                cmp(
-                    "environment",
-                    keys_and_values(&a.environment),
-                    keys_and_values(&b.environment),
-                );
-                cmp(
-                    "secrets",
-                    keys_and_values(&a.secrets),
-                    keys_and_values(&b.secrets),
-                );
-                cmp("log_driver", a.log_driver.clone(), b.log_driver.clone());
-                cmp(
-                    "log_options",
-                    keys_and_values(&a.log_options),
-                    keys_and_values(&b.log_options),
-                );
-                cmp(
-                    "init_process_enabled",
-                    a.init_process_enabled.to_string(),
-                    b.init_process_enabled.to_string(),
-                );
-            }
-            _ => cmp(
-                "containers",
-                self.containers
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                want.containers
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        }
-        out
-    }
-}
-
-fn keys_and_values(map: &BTreeMap<String, String>) -> String {
-    let inner = map
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    format!("{{{inner}}}")
-}
-
-/// Reduce a task definition as DescribeTaskDefinition returns it.
-pub fn normalise(td: &aws_sdk_ecs::types::TaskDefinition) -> TaskDef {
-    let mut compat: Vec<String> = td
-        .requires_compatibilities()
-        .iter()
-        .map(|c| c.as_str().to_owned())
-        .collect();
-    compat.sort();
-    let network_mode = td
-        .network_mode()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_default();
-    let containers = td
-        .container_definitions()
-        .iter()
-        .map(|c| {
-            let ports = c
-                .port_mappings()
-                .iter()
-                .map(|p| {
-                    let cport = p.container_port().unwrap_or(0);
-                    // awsvpc: the host port is the container port when not given.
-                    let hport = p.host_port().filter(|h| *h != 0).unwrap_or(cport);
-                    let proto = p
-                        .protocol()
-                        .map(|p| p.as_str().to_owned())
-                        .unwrap_or_else(|| "tcp".into());
-                    (cport, hport, proto)
-                })
-                .collect();
-            let log = c.log_configuration();
-            ContainerDef {
-                name: c.name().unwrap_or_default().to_owned(),
-                image: c.image().unwrap_or_default().to_owned(),
-                essential: c.essential().unwrap_or(true),
-                ports,
-                environment: c
-                    .environment()
-                    .iter()
-                    .map(|kv| {
-                        (
-                            kv.name().unwrap_or_default().to_owned(),
-                            kv.value().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect(),
-                secrets: c
-                    .secrets()
-                    .iter()
-                    .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
-                    .collect(),
-                log_driver: log
-                    .map(|l| l.log_driver().as_str().to_owned())
-                    .unwrap_or_default(),
-                log_options: log
-                    .and_then(|l| l.options())
-                    .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default(),
-                init_process_enabled: c
-                    .linux_parameters()
-                    .and_then(|l| l.init_process_enabled())
-                    .unwrap_or(false),
-            }
-        })
-        .collect();
-    TaskDef {
-        family: td.family().unwrap_or_default().to_owned(),
-        task_role_arn: td.task_role_arn().unwrap_or_default().to_owned(),
-        execution_role_arn: td.execution_role_arn().unwrap_or_default().to_owned(),
-        network_mode,
-        requires_compatibilities: compat,
-        cpu: td.cpu().unwrap_or_default().to_owned(),
-        memory: td.memory().unwrap_or_default().to_owned(),
-        containers,
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -443,23 +355,20 @@ mod tests {
     }
 
     #[test]
-    fn policies_compare_by_meaning() {
-        let a = ecs_tasks_trust();
-        let b = json!({"Version": "2012-10-17", "Statement": [{"Sid": "x",
-            "Effect": "Allow", "Principal": {"Service": ["ecs-tasks.amazonaws.com"]},
-            "Action": ["sts:AssumeRole"]}]});
-        assert_eq!(normalise_policy(&a), normalise_policy(&b));
-        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+    fn the_image_belongs_to_the_pipeline_unless_pinned() {
+        let uri = "1.dkr.ecr.us-west-2.amazonaws.com/web";
+        let running = format!("{uri}:abcd1234");
         assert_eq!(
-            parse_policy(encoded),
-            Some(normalise_policy(
-                &json!({"Version": "2012-10-17", "Statement": []})
-            ))
+            image(None, None, uri),
+            (format!("{uri}:latest"), ImageSource::Initial)
         );
-        let p1 = exec_policy(&["a".into(), "b".into()], &["x".into()]);
-        let p2 = exec_policy(&["b".into(), "a".into()], &["x".into()]);
-        assert_eq!(normalise_policy(&p1), normalise_policy(&p2));
-        let p3 = exec_policy(&["a".into(), "*".into()], &["x".into()]);
-        assert_ne!(normalise_policy(&p1), normalise_policy(&p3));
+        assert_eq!(
+            image(None, Some(&running), uri),
+            (running.clone(), ImageSource::Running)
+        );
+        assert_eq!(
+            image(Some("x:1"), Some(&running), uri),
+            ("x:1".to_owned(), ImageSource::Pinned)
+        );
     }
 }

@@ -2,87 +2,175 @@
 //! (scaled to 0, deleted, waited until INACTIVE), the task definition revisions, then the
 //! Cloud Map service, roles, log group (with --delete-logs) and repository concurrently, and
 //! the task security group last (retried while the tasks' ENIs drain).
+//!
+//! It needs only the identity (app, account, region): the svc and core sections, when present,
+//! say where to look; without them everything is found by name and tags. What is already gone
+//! is nothing to do, so a teardown resumes from any point and a second one is a no-op.
 
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::Filter;
 use kit::wait::{Poll, until};
-use kit::{AwsContext, Cx, Error, Result, aws, wait};
+use kit::{AwsContext, Cx, Error, Result, ResultExt, TAG_APP, TAG_STEP, aws, wait};
+use stackdoc::{Core, Svc};
 
-use crate::desired::Names;
-use crate::observe::{Clients, find_cloudmap, find_repo};
-use crate::{Args, Inputs, is_planned};
+use crate::names::Names;
+use crate::observe::{Clients, find_cloudmap};
+use crate::{Args, is_planned};
+
+/// Where the previous runs said things are (each may be absent).
+struct Hints {
+    svc: Option<Svc>,
+    core: Option<Core>,
+}
+
+impl Hints {
+    fn of(cx: &Cx) -> Hints {
+        // A malformed or planned section is no hint: everything is found by name instead.
+        let usable = |name: &str| cx.doc.has_section(name) && !cx.doc.is_planned(name);
+        Hints {
+            svc: usable("svc")
+                .then(|| cx.doc.section::<Svc>().ok().flatten())
+                .flatten(),
+            core: usable("core")
+                .then(|| cx.doc.section::<Core>().ok().flatten())
+                .flatten(),
+        }
+    }
+}
 
 pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
-    let inputs = Inputs::from(&cx.doc, true)?;
     let c = Clients::new(cx);
     let n = Names::of(&cx.app);
+    let hints = Hints::of(cx);
 
     // Data first: a repository holding images is refused before anything is deleted.
-    let repo = find_repo(&c.ecr, &n.repo).await?;
-    let repo_owned = match &repo {
-        Some(r) => {
-            let tags = c
-                .ecr
-                .list_tags_for_resource()
-                .resource_arn(&r.arn)
-                .send()
-                .await
-                .ctx(format!("reading the tags of ECR repository {}", n.repo))?;
-            let owned = cx.owns(tags.tags().iter().map(|t| (t.key(), t.value())));
-            if owned && r.has_images && !args.force {
-                return Err(Error::usage(format!(
-                    "ECR repository {} holds images; pass --force to delete them with it, or keep it by deleting nothing (nothing was deleted)",
-                    n.repo
-                )));
-            }
-            owned
-        }
-        None => false,
-    };
+    let repo_owned = repository_owned(cx, &c, args, &n).await?;
 
-    if !is_planned(&inputs.core.cluster_arn) {
-        delete_service(cx, &c, &inputs, &n).await?;
+    for cluster in clusters(&c, &hints).await? {
+        delete_service(cx, &c, &cluster, &n).await?;
     }
     deregister_task_defs(cx, &c, &n).await?;
 
     futures::try_join!(
-        delete_cloudmap(cx, &c, &inputs, &n),
+        delete_cloudmap(cx, &c, &hints, &n),
         iam_roles::delete_owned(cx, &c.iam, &n.exec_role),
         iam_roles::delete_owned(cx, &c.iam, &n.task_role),
         delete_log_group(cx, &c, args, &n),
         async {
-            match &repo {
-                Some(_) if repo_owned => {
-                    c.ecr
-                        .delete_repository()
-                        .repository_name(&n.repo)
-                        .force(args.force)
-                        .send()
-                        .await
-                        .ctx(format!("deleting ECR repository {}", n.repo))?;
-                    kit::info!("deleted ECR repository {}", n.repo);
-                }
-                Some(_) => kit::warn!(
-                    "ECR repository {} was not created by svc-up for app {}: left in place",
-                    n.repo,
-                    cx.app
-                ),
-                None => {}
+            if repo_owned
+                && c.ecr
+                    .delete_repository()
+                    .repository_name(&n.repo)
+                    .force(args.force)
+                    .send()
+                    .await
+                    .deleted(format!("deleting ECR repository {}", n.repo))?
+            {
+                kit::info!("deleted ECR repository {}", n.repo);
             }
             Ok::<(), Error>(())
         },
     )?;
 
-    if !is_planned(&inputs.core.vpc_id) {
-        let groups = security_groups::find(&c.ec2, &inputs.core.vpc_id, &[&n.sg]).await?;
-        let groups: Vec<_> = groups.into_values().collect();
-        security_groups::delete_owned(cx, &c.ec2, &groups).await?;
-    }
-    Ok(())
+    let groups = task_groups(cx, &c, &hints, &n).await?;
+    security_groups::delete_owned(cx, &c.ec2, &groups).await
 }
 
-async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Result<()> {
+/// Whether the repository is svc-up's to delete; refuses (exit 2) one with images without
+/// --force.
+async fn repository_owned(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Result<bool> {
+    let Some(found) = c
+        .ecr
+        .describe_repositories()
+        .repository_names(&n.repo)
+        .send()
+        .await
+        .found(format!("describing ECR repository {}", n.repo))?
+    else {
+        return Ok(false);
+    };
+    let Some(arn) = found
+        .repositories()
+        .first()
+        .and_then(|r| r.repository_arn())
+    else {
+        return Ok(false);
+    };
+    let (tags, images) = futures::try_join!(
+        async {
+            c.ecr
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .ctx(format!("reading the tags of ECR repository {}", n.repo))
+        },
+        async {
+            c.ecr
+                .list_images()
+                .repository_name(&n.repo)
+                .max_results(1)
+                .send()
+                .await
+                .ctx(format!("listing the images in ECR repository {}", n.repo))
+        },
+    )?;
+    if !cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
+        kit::warn!(
+            "ECR repository {} was not created by svc-up for app {}: left in place",
+            n.repo,
+            cx.app
+        );
+        return Ok(false);
+    }
+    if !images.image_ids().is_empty() && !args.force {
+        return Err(Error::usage(format!(
+            "ECR repository {} holds images; pass --force to delete them with it (nothing was deleted)",
+            n.repo
+        )));
+    }
+    Ok(true)
+}
+
+/// The clusters the service may be in: the recorded ones, else every cluster of the region.
+async fn clusters(c: &Clients, hints: &Hints) -> Result<Vec<String>> {
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    if let Some(core) = &hints.core
+        && !is_planned(&core.cluster_arn)
+    {
+        known.insert(core.cluster_arn.clone());
+    }
+    if let Some(svc) = &hints.svc
+        && !svc.cluster_name.is_empty()
+        && known.is_empty()
+    {
+        known.insert(svc.cluster_name.clone());
+    }
+    if !known.is_empty() {
+        return Ok(known.into_iter().collect());
+    }
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .ecs
+            .list_clusters()
+            .set_next_token(token)
+            .send()
+            .await
+            .ctx("listing ECS clusters")?;
+        all.extend(out.cluster_arns().iter().cloned());
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+}
+
+async fn delete_service(cx: &Cx, c: &Clients, cluster: &str, n: &Names) -> Result<()> {
     use aws_sdk_ecs::types::ServiceField;
-    let cluster = &inputs.core.cluster_arn;
-    let out = match c
+    let Some(out) = c
         .ecs
         .describe_services()
         .cluster(cluster)
@@ -90,16 +178,9 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
         .include(ServiceField::Tags)
         .send()
         .await
-    {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(()),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "describing ECS service {}: {}",
-                n.service,
-                aws::describe(&e)
-            )));
-        }
+        .found(format!("describing ECS service {}", n.service))?
+    else {
+        return Ok(());
     };
     let Some(s) = out
         .services()
@@ -114,7 +195,7 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
             .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
     ) {
         kit::warn!(
-            "ECS service {} was not created by svc-up for app {}: left in place",
+            "ECS service {} in {cluster} was not created by svc-up for app {}: left in place",
             n.service,
             cx.app
         );
@@ -129,16 +210,18 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
                 .desired_count(0)
                 .send()
                 .await
-                .ctx(format!("scaling ECS service {} to 0", n.service))?;
+                .found(format!("scaling ECS service {} to 0", n.service))?;
         }
-        c.ecs
+        if c.ecs
             .delete_service()
             .cluster(cluster)
             .service(&n.service)
             .send()
             .await
-            .ctx(format!("deleting ECS service {}", n.service))?;
-        kit::info!("deleted ECS service {}", n.service);
+            .deleted(format!("deleting ECS service {}", n.service))?
+        {
+            kit::info!("deleted ECS service {}", n.service);
+        }
     }
     if cx.no_wait() {
         return Ok(());
@@ -154,8 +237,12 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
                 .services(&n.service)
                 .send()
                 .await
-                .ctx(format!("describing ECS service {}", n.service))?;
-            match out.services().first().and_then(|s| s.status()) {
+                .found(format!("describing ECS service {}", n.service))?;
+            match out
+                .as_ref()
+                .and_then(|o| o.services().first())
+                .and_then(|s| s.status())
+            {
                 None | Some("INACTIVE") => Ok(Poll::Ready(())),
                 Some(state) => Ok(Poll::Pending(state.to_ascii_lowercase())),
             }
@@ -165,10 +252,7 @@ async fn delete_service(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Res
 }
 
 async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
-    use aws_sdk_ecs::types::{
-        TaskDefinitionFamilyStatus, TaskDefinitionField, TaskDefinitionStatus,
-    };
-    let _ = TaskDefinitionFamilyStatus::Active;
+    use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
     let mut arns = Vec::new();
     let mut token = None;
     loop {
@@ -231,7 +315,7 @@ async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
             .task_definition(arn)
             .send()
             .await
-            .ctx(format!("deregistering task definition {arn}"))?;
+            .found(format!("deregistering task definition {arn}"))?;
     }
     // Deregistered revisions stay listed as INACTIVE; delete them too, so nothing is left.
     for chunk in arns.chunks(10) {
@@ -253,19 +337,45 @@ async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
     Ok(())
 }
 
-async fn delete_cloudmap(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Result<()> {
-    let Some(s) = find_cloudmap(&c.sd, &inputs.core.namespace_id, &n.cloudmap).await? else {
-        return Ok(());
-    };
-    let tags =
-        c.sd.list_tags_for_resource()
-            .resource_arn(&s.arn)
+async fn delete_cloudmap(cx: &Cx, c: &Clients, hints: &Hints, n: &Names) -> Result<()> {
+    // By the recorded id, else in the recorded namespace, else among all of the account's.
+    let id = if let Some(arn) = hints
+        .svc
+        .as_ref()
+        .map(|s| s.cloudmap_service_arn.as_str())
+        .filter(|a| !is_planned(a))
+    {
+        let id = arn.rsplit('/').next().unwrap_or(arn).to_owned();
+        c.sd.get_service()
+            .id(&id)
             .send()
             .await
-            .ctx(format!(
+            .found(format!("reading Cloud Map service {}", n.cloudmap))?
+            .and_then(|s| s.service)
+            .map(|s| {
+                (
+                    s.id().unwrap_or_default().to_owned(),
+                    s.arn().unwrap_or_default().to_owned(),
+                )
+            })
+    } else if let Some(core) = hints.core.as_ref().filter(|c| !is_planned(&c.namespace_id)) {
+        find_cloudmap(&c.sd, &core.namespace_id, &n.cloudmap)
+            .await?
+            .map(|s| (s.id, s.arn))
+    } else {
+        find_cloudmap_anywhere(cx, c, n).await?
+    };
+    let Some((id, arn)) = id else { return Ok(()) };
+    let tags =
+        c.sd.list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .found(format!(
                 "reading the tags of Cloud Map service {}",
                 n.cloudmap
             ))?;
+    let Some(tags) = tags else { return Ok(()) };
     if !cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
         kit::warn!(
             "Cloud Map service {} was not created by svc-up for app {}: left in place",
@@ -279,29 +389,108 @@ async fn delete_cloudmap(cx: &Cx, c: &Clients, inputs: &Inputs, n: &Names) -> Re
         cx,
         &format!("deleting Cloud Map service {}", n.cloudmap),
         |e: &aws_sdk_servicediscovery::error::SdkError<_, _>| aws::is_dependency_violation(e),
-        || c.sd.delete_service().id(&s.id).send(),
+        || c.sd.delete_service().id(&id).send(),
     )
-    .await;
-    match deleted {
-        Ok(_) => kit::info!("deleted Cloud Map service {}", n.cloudmap),
-        Err(e) if e.message.contains("NotFound") => {}
-        Err(e) => return Err(e),
+    .await
+    .deleted()?;
+    if deleted {
+        kit::info!("deleted Cloud Map service {}", n.cloudmap);
     }
     Ok(())
 }
 
-async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Result<()> {
+/// The app's Cloud Map service in any namespace (no section says which): by name, then tags.
+async fn find_cloudmap_anywhere(
+    cx: &Cx,
+    c: &Clients,
+    n: &Names,
+) -> Result<Option<(String, String)>> {
+    let mut token = None;
+    loop {
+        let out =
+            c.sd.list_services()
+                .set_next_token(token)
+                .send()
+                .await
+                .ctx("listing Cloud Map services")?;
+        for s in out
+            .services()
+            .iter()
+            .filter(|s| s.name() == Some(n.cloudmap.as_str()))
+        {
+            let (Some(id), Some(arn)) = (s.id(), s.arn()) else {
+                continue;
+            };
+            let tags =
+                c.sd.list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send()
+                    .await
+                    .ctx(format!("reading the tags of Cloud Map service {id}"))?;
+            if cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
+                return Ok(Some((id.to_owned(), arn.to_owned())));
+            }
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The task group: by the recorded id, else by name in the recorded VPC, else by name and
+/// this step's tags in any VPC.
+async fn task_groups(
+    cx: &Cx,
+    c: &Clients,
+    hints: &Hints,
+    n: &Names,
+) -> Result<Vec<security_groups::Group>> {
+    if let Some(id) = hints
+        .svc
+        .as_ref()
+        .map(|s| s.security_group_id.as_str())
+        .filter(|id| !is_planned(id))
+    {
+        return Ok(security_groups::get(&c.ec2, id)
+            .await?
+            .into_iter()
+            .collect());
+    }
+    if let Some(core) = hints.core.as_ref().filter(|c| !is_planned(&c.vpc_id)) {
+        let found = security_groups::find(&c.ec2, &core.vpc_id, &[&n.sg]).await?;
+        return Ok(found.into_values().collect());
+    }
     let out = c
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&n.log_group)
+        .ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("group-name").values(&n.sg).build())
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{TAG_APP}"))
+                .values(&cx.app)
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{TAG_STEP}"))
+                .values(cx.section)
+                .build(),
+        )
         .send()
         .await
-        .ctx(format!("describing log group {}", n.log_group))?;
-    if !out
-        .log_groups()
-        .iter()
-        .any(|g| g.log_group_name() == Some(n.log_group.as_str()))
+        .ctx(format!("describing security groups named {}", n.sg))?;
+    let mut groups = Vec::new();
+    for id in out.security_groups().iter().filter_map(|g| g.group_id()) {
+        groups.extend(security_groups::get(&c.ec2, id).await?);
+    }
+    Ok(groups)
+}
+
+async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Result<()> {
+    if crate::observe::find_log_group(&c.logs, &n.log_group)
+        .await?
+        .is_none()
     {
         return Ok(());
     }
@@ -312,37 +501,36 @@ async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Resul
         );
         return Ok(());
     }
-    let arn = format!(
-        "arn:{}:logs:{}:{}:log-group:{}",
-        kit::aws::partition(&cx.region),
-        cx.region,
-        cx.account,
-        n.log_group
-    );
+    let arn = crate::names::Place::of(cx).log_group_arn(&n.log_group);
     let tags = c
         .logs
         .list_tags_for_resource()
         .resource_arn(&arn)
         .send()
         .await
-        .ctx(format!("reading the tags of log group {}", n.log_group))?;
+        .found(format!("reading the tags of log group {}", n.log_group))?;
     let owned = tags
-        .tags()
+        .as_ref()
+        .and_then(|t| t.tags())
         .is_some_and(|t| cx.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     if !owned {
-        kit::warn!(
-            "log group {} was not created by svc-up for app {}: left in place",
-            n.log_group,
-            cx.app
-        );
+        if tags.is_some() {
+            kit::warn!(
+                "log group {} was not created by svc-up for app {}: left in place",
+                n.log_group,
+                cx.app
+            );
+        }
         return Ok(());
     }
-    c.logs
+    if c.logs
         .delete_log_group()
         .log_group_name(&n.log_group)
         .send()
         .await
-        .ctx(format!("deleting log group {}", n.log_group))?;
-    kit::info!("deleted log group {}", n.log_group);
+        .deleted(format!("deleting log group {}", n.log_group))?
+    {
+        kit::info!("deleted log group {}", n.log_group);
+    }
     Ok(())
 }

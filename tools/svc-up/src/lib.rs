@@ -2,21 +2,29 @@
 //! task execution and task roles, task security group, task definition, Cloud Map service and
 //! the ECS service, with a rollout that is watched to the end.
 //!
-//! observe (everything concurrently, read-only) → diff (pure) → plan | apply. Apply creates the
-//! independent resources concurrently (repository, log group, roles, group, Cloud Map
-//! service), then registers the task definition, then creates or updates the service and
-//! waits until it is stable and its primary deployment's rollout is COMPLETED.
+//! observe.rs (read-only, concurrent) → diff.rs (pure: the plan and the planned section) →
+//! plan | apply.rs (independent resources concurrently, then the task definition, then the
+//! service, then rollout.rs's watch); destroy.rs for `--destroy`. desired.rs says what should
+//! exist, names.rs what everything is called.
+//!
+//! Who owns what: the pipeline owns the image once the service exists (a rerun keeps the
+//! running revision's image; `--image` is a pin, remembered until `--reset image`); Secrets
+//! Manager owns the secret values (a new version of a secret the task reads starts a new
+//! deployment); the user owns the settings.
 
 mod apply;
 mod desired;
 mod destroy;
+mod diff;
+mod names;
 mod observe;
 mod rollout;
 
 use kit::{Cx, Error, Plan, Result, Step};
 use stackdoc::{Alb, Core, Db, Doc, PLANNED, Secrets, Svc};
 
-pub use desired::{Names, TaskDef, check_fargate};
+pub use desired::check_fargate;
+pub use names::Names;
 pub use observe::Observed;
 
 pub struct SvcUp;
@@ -29,7 +37,9 @@ pub struct Args {
     /// Task memory in MiB (must fit --cpu on Fargate)
     #[arg(long, default_value_t = 2048, help_heading = kit::SETTINGS)]
     pub memory: u32,
-    /// Container image (default: the ECR repository's URL with tag latest)
+    /// Pin the container image (e.g. REPO_URI:abcd1234). Without a pin the pipeline owns the
+    /// image: a new service starts with the repository's :latest, and a rerun keeps whatever
+    /// the service runs (the pipeline's last deploy); --reset image hands it back
     #[arg(long, help_heading = kit::SETTINGS)]
     pub image: Option<String>,
     /// Number of tasks to run
@@ -41,7 +51,8 @@ pub struct Args {
     /// Seconds the service ignores failing ALB health checks of a new task while Backstage boots
     #[arg(long, default_value_t = 300, allow_negative_numbers = true, help_heading = kit::SETTINGS)]
     pub health_check_grace_period: i32,
-    /// Force a new deployment (new tasks pull the image again) even when nothing changed
+    /// Force a new deployment (new tasks pull the image and read the secrets again) even when
+    /// nothing changed
     #[arg(long)]
     pub redeploy: bool,
     /// With --destroy: also delete the log group and its logs
@@ -64,38 +75,28 @@ pub struct Inputs {
 impl Inputs {
     /// In `--plan` mode planned sections are accepted (their placeholder ids mean "does not
     /// exist yet"); apply needs applied ones.
-    pub fn from(doc: &Doc, plan: bool) -> Result<Inputs> {
-        Ok(if plan {
-            Inputs {
-                secrets: doc.require()?,
-                core: doc.require()?,
-                db: doc.require()?,
-                alb: doc.require()?,
-            }
-        } else {
-            Inputs {
-                secrets: doc.require_applied()?,
-                core: doc.require_applied()?,
-                db: doc.require_applied()?,
-                alb: doc.require_applied()?,
-            }
+    pub fn from(cx: &Cx) -> Result<Inputs> {
+        Ok(Inputs {
+            secrets: cx.upstream()?,
+            core: cx.upstream()?,
+            db: cx.upstream()?,
+            alb: cx.upstream()?,
         })
-    }
-
-    pub fn secret_arns(&self) -> Vec<String> {
-        vec![
-            self.secrets.github_token.arn.clone(),
-            self.secrets.db_password.arn.clone(),
-        ]
-    }
-
-    pub fn parameter_arns(&self) -> Vec<String> {
-        self.db.parameters.iter().map(|p| p.arn.clone()).collect()
     }
 }
 
+/// An identifier a `--plan` run wrote for what does not exist yet.
 pub fn is_planned(id: &str) -> bool {
     id.is_empty() || id == PLANNED
+}
+
+/// The two roles svc-up makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleKind {
+    /// Used by ECS to pull the image, write logs and read the secrets.
+    Execution,
+    /// Used by the container itself: only ECS Exec.
+    Task,
 }
 
 /// What apply does to one resource.
@@ -111,14 +112,7 @@ pub enum Op {
         create: bool,
         retention: bool,
     },
-    Role {
-        which: desired::RoleKind,
-        create: bool,
-        trust: bool,
-        attach: Vec<String>,
-        detach: Vec<String>,
-        inline: bool,
-    },
+    Role(RoleKind, Box<iam_roles::Change>),
     SecurityGroup {
         create: bool,
     },
@@ -126,9 +120,13 @@ pub enum Op {
         create: bool,
         ttl: bool,
     },
+    /// Register a new revision.
     TaskDef,
     Service {
         create: bool,
+        /// Start a new deployment even if nothing else changes (--redeploy, a new secret
+        /// version).
+        force: bool,
     },
 }
 
@@ -140,7 +138,7 @@ impl Step for SvcUp {
     type Observed = Observed;
     type Op = Op;
 
-    fn check(args: &Args, doc: &Doc) -> Result<()> {
+    fn check(args: &Args, _doc: &Doc) -> Result<()> {
         check_fargate(args.cpu, args.memory).map_err(Error::usage)?;
         if !(0..=5000).contains(&args.desired_count) {
             return Err(Error::usage(format!(
@@ -166,18 +164,41 @@ impl Step for SvcUp {
             )));
         }
         if let Some(image) = &args.image
-            && (image.trim().is_empty() || image.chars().any(char::is_whitespace))
+            && (image.trim().is_empty()
+                || image.len() > 255
+                || image.chars().any(|c| c.is_whitespace() || c.is_control()))
         {
             return Err(Error::usage(format!(
-                "--image '{image}' is not an image reference; give e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/backstage:v1"
+                "--image '{image}' is not an image reference; give e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/backstage:abcd1234"
             )));
         }
+        Ok(())
+    }
+
+    fn check_inputs(_args: &Args, doc: &Doc) -> Result<()> {
         // Every section svc-up builds on must be there (planned ones are judged in observe).
-        let inputs = Inputs::from(doc, true)?;
-        if !is_planned(&inputs.alb.url) && !inputs.alb.url.starts_with("http") {
+        doc.require::<Secrets>()?;
+        doc.require::<Core>()?;
+        let db = doc.require::<Db>()?;
+        let alb = doc.require::<Alb>()?;
+        if !is_planned(&alb.url)
+            && !alb.url.starts_with("http://")
+            && !alb.url.starts_with("https://")
+        {
             return Err(Error::usage(format!(
                 "the alb section's url '{}' is not a URL; rerun alb-up",
-                inputs.alb.url
+                alb.url
+            )));
+        }
+        if alb.container_port == 0 {
+            return Err(Error::usage(
+                "the alb section's container_port is 0; rerun alb-up (it records the port the target group sends to)",
+            ));
+        }
+        if let Some(p) = db.parameters.iter().find(|p| p.arn.trim().is_empty()) {
+            return Err(Error::usage(format!(
+                "the db section's parameter {} has no ARN; rerun db-up",
+                p.name
             )));
         }
         Ok(())
@@ -188,11 +209,11 @@ impl Step for SvcUp {
     }
 
     fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
-        apply::diff(cx, args, now)
+        diff::diff(cx, args, now)
     }
 
     fn planned(cx: &Cx, args: &Args, now: &Observed, _plan: &Plan<Op>) -> Result<Svc> {
-        Ok(apply::planned_section(cx, args, now))
+        Ok(diff::planned_section(cx, args, now))
     }
 
     async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Result<Svc> {

@@ -1,37 +1,32 @@
-//! Read-only calls: what exists now, found by deterministic names, every resource kind
-//! looked up concurrently.
+//! Read-only calls: what exists now, found by deterministic names. Every read that depends on
+//! nothing else is made at once (one round trip); a second one only when the first asks for
+//! it (the service runs another revision than the family's latest; the task group is missing,
+//! so its VPC is checked before anything is created).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use kit::{AwsContext, Cx, Error, Result, aws};
+use iam_roles::Found;
+use kit::{AwsContext, Cx, Error, Result, jsondiff};
 use security_groups::Group;
 use serde_json::Value;
 
-use crate::desired::{self, Names, TaskDef};
-use crate::{Args, Inputs, is_planned};
+use crate::names::{Names, Place};
+use crate::{Args, Inputs, desired, is_planned};
 
 #[derive(Debug, Clone)]
 pub struct Repo {
-    pub name: String,
     pub uri: String,
     pub arn: String,
     pub scan_on_push: bool,
     pub encryption: String,
     pub lifecycle: Option<Value>,
-    pub has_images: bool,
+    /// The image tags in the repository.
+    pub tags: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct LogGroup {
     pub retention: Option<i32>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Role {
-    pub arn: String,
-    pub trust: Option<Value>,
-    pub attached: Vec<String>,
-    pub inline: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,23 +39,23 @@ pub struct CloudMapService {
     pub failure_threshold: Option<i32>,
 }
 
+/// A task definition revision, as DescribeTaskDefinition answers it (ECS's member names).
+#[derive(Debug, Clone)]
+pub struct TaskDef {
+    pub arn: String,
+    pub doc: Value,
+}
+
+/// The ECS service, as DescribeServices answers it (ECS's member names).
 #[derive(Debug, Clone)]
 pub struct EcsService {
     pub arn: String,
-    pub desired_count: i32,
+    pub doc: Value,
     pub task_definition: String,
     pub launch_type: String,
-    pub subnets: BTreeSet<String>,
-    pub security_groups: BTreeSet<String>,
-    pub assign_public_ip: String,
-    /// (target group ARN, container name, container port)
-    pub load_balancers: BTreeSet<(String, String, i32)>,
-    pub registries: BTreeSet<String>,
-    pub enable_execute_command: bool,
-    /// (enable, rollback)
-    pub circuit_breaker: (bool, bool),
-    pub grace_period: i32,
-    pub propagate_tags: String,
+    pub tags: BTreeMap<String, String>,
+    /// One deployment, COMPLETED, with every task running: nothing to wait for.
+    pub settled: bool,
 }
 
 #[derive(Debug)]
@@ -68,13 +63,16 @@ pub struct Observed {
     pub inputs: Inputs,
     pub repo: Option<Repo>,
     pub log_group: Option<LogGroup>,
-    pub exec_role: Option<Role>,
-    pub task_role: Option<Role>,
+    pub exec_role: Option<Found>,
+    pub task_role: Option<Found>,
     pub sg: Option<Group>,
     pub cloudmap: Option<CloudMapService>,
-    /// The family's latest ACTIVE revision: its ARN and its normalised form.
-    pub task_def: Option<(String, TaskDef)>,
+    /// The revision the service runs; without a service, the family's latest ACTIVE one.
+    pub task_def: Option<TaskDef>,
     pub service: Option<EcsService>,
+    /// Secret ARN → its AWSCURRENT version (`None`: the secret does not exist), for the
+    /// secrets the task reads (planned ones are not looked up).
+    pub secret_versions: BTreeMap<String, Option<String>>,
 }
 
 pub struct Clients {
@@ -84,6 +82,7 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub sd: aws_sdk_servicediscovery::Client,
+    pub sm: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
@@ -95,28 +94,59 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(&cx.sdk),
             ecs: aws_sdk_ecs::Client::new(&cx.sdk),
             sd: aws_sdk_servicediscovery::Client::new(&cx.sdk),
+            sm: aws_sdk_secretsmanager::Client::new(&cx.sdk),
         }
     }
 }
 
-pub async fn observe(cx: &Cx, _args: &Args) -> Result<Observed> {
-    let inputs = Inputs::from(&cx.doc, cx.plan_only())?;
+pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
+    let inputs = Inputs::from(cx)?;
     let c = Clients::new(cx);
     let n = Names::of(&cx.app);
-    let (repo, log_group, exec_role, task_role, sg, cloudmap, task_def, service) = futures::try_join!(
+    let place = Place::of(cx);
+    let exec_want = desired::exec_role(&n, &place, &inputs, args.image.as_deref());
+    let task_want = desired::task_role(&n, &place);
+    let secret_reads = desired::secrets_read(&inputs)
+        .into_iter()
+        .filter(|(_, arn)| !is_planned(arn))
+        .map(|(_, arn)| {
+            let sm = &c.sm;
+            async move {
+                let version = secret::current_version(sm, &arn).await?;
+                Ok::<_, Error>((arn, version))
+            }
+        });
+    let (repo, log_group, exec_role, task_role, sg, cloudmap, latest, service, secret_versions) = futures::try_join!(
         find_repo(&c.ecr, &n.repo),
         find_log_group(&c.logs, &n.log_group),
-        find_role(&c.iam, &n.exec_role, &n.exec_policy),
-        find_role(&c.iam, &n.task_role, &n.task_policy),
+        iam_roles::find(&c.iam, &exec_want),
+        iam_roles::find(&c.iam, &task_want),
         find_sg(&c.ec2, &inputs, &n.sg),
         find_cloudmap(&c.sd, &inputs.core.namespace_id, &n.cloudmap),
-        find_task_def(&c.ecs, &n.family),
+        family_latest(&c.ecs, &n.family),
         find_service(
             &c.ecs,
             &inputs.core.cluster_name,
             &inputs.core.cluster_arn,
             &n.service
         ),
+        futures::future::try_join_all(secret_reads),
+    )?;
+    let running = service.as_ref().map(|s| s.task_definition.as_str());
+    let (task_def, ()) = futures::try_join!(
+        async {
+            match (running, latest) {
+                (Some(arn), Some(l)) if l.arn == arn => Ok(Some(l)),
+                (Some(arn), _) if !arn.is_empty() => describe_task_def(&c.ecs, arn).await,
+                (_, latest) => Ok(latest),
+            }
+        },
+        async {
+            if sg.is_none() {
+                check_vpc(&c.ec2, &inputs).await?;
+            }
+            Ok::<(), Error>(())
+        },
     )?;
     Ok(Observed {
         inputs,
@@ -128,53 +158,49 @@ pub async fn observe(cx: &Cx, _args: &Args) -> Result<Observed> {
         cloudmap,
         task_def,
         service,
+        secret_versions: secret_versions.into_iter().collect(),
     })
 }
 
+/// The repository, its lifecycle policy and its image tags, read at once.
 pub async fn find_repo(ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Option<Repo>> {
-    let out = match ecr
-        .describe_repositories()
-        .repository_names(name)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "describing ECR repository {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    };
+    use aws_sdk_ecr::types::{ListImagesFilter, TagStatus};
+    let (repo, lifecycle, images) = futures::join!(
+        async {
+            ecr.describe_repositories()
+                .repository_names(name)
+                .send()
+                .await
+                .found(format!("describing ECR repository {name}"))
+        },
+        async {
+            ecr.get_lifecycle_policy()
+                .repository_name(name)
+                .send()
+                .await
+                .found(format!(
+                    "reading the lifecycle policy of ECR repository {name}"
+                ))
+        },
+        async {
+            ecr.list_images()
+                .repository_name(name)
+                .filter(
+                    ListImagesFilter::builder()
+                        .tag_status(TagStatus::Tagged)
+                        .build(),
+                )
+                .max_results(1000)
+                .send()
+                .await
+                .found(format!("listing the images in ECR repository {name}"))
+        },
+    );
+    let Some(out) = repo? else { return Ok(None) };
     let Some(r) = out.repositories().first() else {
         return Ok(None);
     };
-    let (lifecycle, images) = futures::join!(
-        ecr.get_lifecycle_policy().repository_name(name).send(),
-        ecr.list_images()
-            .repository_name(name)
-            .max_results(1)
-            .send(),
-    );
-    let lifecycle = match lifecycle {
-        Ok(out) => out
-            .lifecycle_policy_text()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok()),
-        Err(e) if aws::is_not_found(&e) => None,
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading the lifecycle policy of ECR repository {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    };
-    let has_images = !images
-        .ctx(format!("listing the images in ECR repository {name}"))?
-        .image_ids()
-        .is_empty();
     Ok(Some(Repo {
-        name: name.to_owned(),
         uri: r.repository_uri().unwrap_or_default().to_owned(),
         arn: r.repository_arn().unwrap_or_default().to_owned(),
         scan_on_push: r
@@ -184,12 +210,21 @@ pub async fn find_repo(ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Option<R
             .encryption_configuration()
             .map(|e| e.encryption_type().as_str().to_owned())
             .unwrap_or_else(|| "AES256".into()),
-        lifecycle,
-        has_images,
+        lifecycle: lifecycle?
+            .and_then(|l| l.lifecycle_policy_text().map(str::to_owned))
+            .and_then(|t| serde_json::from_str(&t).ok()),
+        tags: images?
+            .map(|i| {
+                i.image_ids()
+                    .iter()
+                    .filter_map(|id| id.image_tag().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }))
 }
 
-async fn find_log_group(
+pub async fn find_log_group(
     logs: &aws_sdk_cloudwatchlogs::Client,
     name: &str,
 ) -> Result<Option<LogGroup>> {
@@ -208,55 +243,6 @@ async fn find_log_group(
         }))
 }
 
-pub async fn find_role(
-    iam: &aws_sdk_iam::Client,
-    name: &str,
-    inline_name: &str,
-) -> Result<Option<Role>> {
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading IAM role {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    };
-    let Some(role) = role else { return Ok(None) };
-    let (attached, inline) = futures::join!(
-        iam.list_attached_role_policies().role_name(name).send(),
-        iam.get_role_policy()
-            .role_name(name)
-            .policy_name(inline_name)
-            .send(),
-    );
-    let attached = attached
-        .ctx(format!("listing the policies attached to IAM role {name}"))?
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_owned))
-        .collect();
-    let inline = match inline {
-        Ok(out) => desired::parse_policy(out.policy_document()),
-        Err(e) if aws::is_not_found(&e) => None,
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading policy {inline_name} of IAM role {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    };
-    Ok(Some(Role {
-        arn: role.arn().to_owned(),
-        trust: role
-            .assume_role_policy_document()
-            .and_then(desired::parse_policy),
-        attached,
-        inline,
-    }))
-}
-
 async fn find_sg(ec2: &aws_sdk_ec2::Client, inputs: &Inputs, name: &str) -> Result<Option<Group>> {
     if is_planned(&inputs.core.vpc_id) {
         return Ok(None);
@@ -264,6 +250,27 @@ async fn find_sg(ec2: &aws_sdk_ec2::Client, inputs: &Inputs, name: &str) -> Resu
     Ok(security_groups::find(ec2, &inputs.core.vpc_id, &[name])
         .await?
         .remove(name))
+}
+
+/// The core section's VPC exists (checked before the task group is created in it).
+async fn check_vpc(ec2: &aws_sdk_ec2::Client, inputs: &Inputs) -> Result<()> {
+    let vpc = &inputs.core.vpc_id;
+    if is_planned(vpc) {
+        return Ok(());
+    }
+    let found = ec2
+        .describe_vpcs()
+        .vpc_ids(vpc)
+        .send()
+        .await
+        .found(format!("describing VPC {vpc}"))?;
+    if found.is_some_and(|f| !f.vpcs().is_empty()) {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "VPC {vpc} of the core section does not exist; rerun core-up and then svc-up"
+        )))
+    }
 }
 
 pub async fn find_cloudmap(
@@ -293,24 +300,7 @@ pub async fn find_cloudmap(
                 "listing Cloud Map services in namespace {namespace_id}"
             ))?;
         if let Some(s) = out.services().iter().find(|s| s.name() == Some(name)) {
-            let dns = s.dns_config();
-            let record = dns.and_then(|d| d.dns_records().first());
-            return Ok(Some(CloudMapService {
-                id: s.id().unwrap_or_default().to_owned(),
-                arn: s.arn().unwrap_or_default().to_owned(),
-                ttl: record.map(|r| r.ttl()),
-                routing: dns
-                    .and_then(|d| d.routing_policy())
-                    .map(|r| r.as_str().to_owned())
-                    .unwrap_or_default(),
-                record_type: record
-                    .map(|r| r.r#type().as_str().to_owned())
-                    .unwrap_or_default(),
-                #[allow(deprecated)]
-                failure_threshold: s
-                    .health_check_custom_config()
-                    .map(|h| h.failure_threshold().unwrap_or(1)),
-            }));
+            return Ok(Some(cloudmap_of(s)));
         }
         token = out.next_token().map(str::to_owned);
         if token.is_none() {
@@ -319,39 +309,55 @@ pub async fn find_cloudmap(
     }
 }
 
-/// "Unable to describe task definition": the family has no revision.
-fn no_task_def<E: aws_sdk_ecs::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ClientException")
-        && e.message()
-            .is_some_and(|m| m.contains("Unable to describe task definition"))
+fn cloudmap_of(s: &aws_sdk_servicediscovery::types::ServiceSummary) -> CloudMapService {
+    let dns = s.dns_config();
+    let record = dns.and_then(|d| d.dns_records().first());
+    CloudMapService {
+        id: s.id().unwrap_or_default().to_owned(),
+        arn: s.arn().unwrap_or_default().to_owned(),
+        ttl: record.map(|r| r.ttl()),
+        routing: dns
+            .and_then(|d| d.routing_policy())
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default(),
+        record_type: record
+            .map(|r| r.r#type().as_str().to_owned())
+            .unwrap_or_default(),
+        #[allow(deprecated)]
+        failure_threshold: s
+            .health_check_custom_config()
+            .map(|h| h.failure_threshold().unwrap_or(1)),
+    }
 }
 
-pub async fn find_task_def(
-    ecs: &aws_sdk_ecs::Client,
-    family: &str,
-) -> Result<Option<(String, TaskDef)>> {
-    // The family alone names its latest ACTIVE revision.
-    match ecs
+/// The family's latest ACTIVE revision, read alongside the service as a guess at what it
+/// runs. ECS answers a family without revisions with a plain ClientException, so any
+/// ClientException is "no guess"; what counts is the service's own revision, read by ARN.
+async fn family_latest(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<Option<TaskDef>> {
+    match describe_task_def(ecs, family).await {
+        Err(e) if e.is_code("ClientException") => Ok(None),
+        other => other,
+    }
+}
+
+/// A revision by ARN (or a family, for its latest ACTIVE one).
+pub async fn describe_task_def(ecs: &aws_sdk_ecs::Client, id: &str) -> Result<Option<TaskDef>> {
+    let out = ecs
         .describe_task_definition()
-        .task_definition(family)
+        .task_definition(id)
         .send()
         .await
-    {
-        Ok(out) => Ok(out
-            .task_definition()
-            .filter(|td| td.status().is_none_or(|s| s.as_str() == "ACTIVE"))
-            .map(|td| {
-                (
-                    td.task_definition_arn().unwrap_or_default().to_owned(),
-                    desired::normalise(td),
-                )
-            })),
-        Err(e) if no_task_def(&e) || aws::is_not_found(&e) => Ok(None),
-        Err(e) => Err(Error::aws(format!(
-            "describing task definition family {family}: {}",
-            aws::describe(&e)
-        ))),
+        .found(format!("describing task definition {id}"))?;
+    let Some(td) = out.and_then(|o| o.task_definition) else {
+        return Ok(None);
+    };
+    if td.status().is_some_and(|s| s.as_str() != "ACTIVE") && !id.contains(':') {
+        return Ok(None);
     }
+    Ok(Some(TaskDef {
+        arn: td.task_definition_arn().unwrap_or_default().to_owned(),
+        doc: jsondiff::sdk_json(&td)?,
+    }))
 }
 
 pub async fn find_service(
@@ -360,28 +366,22 @@ pub async fn find_service(
     cluster_arn: &str,
     name: &str,
 ) -> Result<Option<EcsService>> {
+    use aws_sdk_ecs::types::ServiceField;
     if is_planned(cluster_arn) {
         return Ok(None);
     }
-    let out = match ecs
+    let Some(out) = ecs
         .describe_services()
         .cluster(cluster_arn)
         .services(name)
+        .include(ServiceField::Tags)
         .send()
         .await
-    {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => {
-            return Err(Error::usage(format!(
-                "ECS cluster {cluster_name} of the core section does not exist; rerun core-up"
-            )));
-        }
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "describing ECS service {name}: {}",
-                aws::describe(&e)
-            )));
-        }
+        .found(format!("describing ECS service {name}"))?
+    else {
+        return Err(Error::usage(format!(
+            "ECS cluster {cluster_name} of the core section does not exist; rerun core-up"
+        )));
     };
     let Some(s) = out
         .services()
@@ -390,56 +390,34 @@ pub async fn find_service(
     else {
         return Ok(None);
     };
-    Ok(Some(ecs_service(s)))
+    Ok(Some(ecs_service(s)?))
 }
 
-pub fn ecs_service(s: &aws_sdk_ecs::types::Service) -> EcsService {
-    let vpc = s
-        .network_configuration()
-        .and_then(|n| n.awsvpc_configuration());
-    let cb = s
-        .deployment_configuration()
-        .and_then(|d| d.deployment_circuit_breaker());
-    EcsService {
+pub fn ecs_service(s: &aws_sdk_ecs::types::Service) -> Result<EcsService> {
+    let deployments = s.deployments();
+    let settled = deployments.len() == 1
+        && deployments[0]
+            .rollout_state()
+            .is_none_or(|r| r.as_str() == "COMPLETED")
+        && s.running_count() == s.desired_count();
+    Ok(EcsService {
         arn: s.service_arn().unwrap_or_default().to_owned(),
-        desired_count: s.desired_count(),
+        doc: jsondiff::sdk_json(s)?,
         task_definition: s.task_definition().unwrap_or_default().to_owned(),
         launch_type: s
             .launch_type()
             .map(|l| l.as_str().to_owned())
             .unwrap_or_default(),
-        subnets: vpc
-            .map(|v| v.subnets().iter().cloned().collect())
-            .unwrap_or_default(),
-        security_groups: vpc
-            .map(|v| v.security_groups().iter().cloned().collect())
-            .unwrap_or_default(),
-        assign_public_ip: vpc
-            .and_then(|v| v.assign_public_ip())
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_else(|| "DISABLED".into()),
-        load_balancers: s
-            .load_balancers()
+        tags: s
+            .tags()
             .iter()
-            .map(|l| {
+            .map(|t| {
                 (
-                    l.target_group_arn().unwrap_or_default().to_owned(),
-                    l.container_name().unwrap_or_default().to_owned(),
-                    l.container_port().unwrap_or(0),
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
                 )
             })
             .collect(),
-        registries: s
-            .service_registries()
-            .iter()
-            .filter_map(|r| r.registry_arn().map(str::to_owned))
-            .collect(),
-        enable_execute_command: s.enable_execute_command(),
-        circuit_breaker: cb.map(|c| (c.enable(), c.rollback())).unwrap_or_default(),
-        grace_period: s.health_check_grace_period_seconds().unwrap_or(0),
-        propagate_tags: s
-            .propagate_tags()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "NONE".into()),
-    }
+        settled,
+    })
 }
