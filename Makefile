@@ -19,8 +19,8 @@ help: ## this list
 steps: ## the step table: tool, section, make target, flags variable, what it needs
 	@awk '!/^#/ && NF' scripts/steps.tsv
 
-build: ## build every tool (debug, one cargo invocation, locked dependencies)
-	$(CARGO) build --workspace --locked
+build: ## build every tool and test (debug, one cargo invocation, locked dependencies)
+	$(CARGO) build --workspace --all-targets --locked
 
 status: build ## read-only health of the stack on $(STACK): resources, drift, database, service, pipeline, URL (exit 1: unhealthy)
 	@$(TARGET_DIR)/debug/stack-status --in "$(STACK)" $(ARGS)
