@@ -5,6 +5,9 @@ One module per service. A module may define:
   reset()    forget the module's own state (on POST /moto-api/reset, beside moto's);
   ROUTES     {signing name: handler} for services the layer answers itself (moto has none);
              a handler is called as handler(environ, start_response, body, region, action).
+  CONTROLS   {path under /_stagehand/: handler} for the module's own control endpoints; a
+             handler is called as handler(method, query dict, body bytes) and returns
+             (HTTP status int, JSON-able value).
 Modules are discovered by name, so adding a service is adding a file.
 """
 
@@ -27,6 +30,13 @@ def routes():
     table = {}
     for module in _modules:
         table.update(getattr(module, "ROUTES", {}))
+    return table
+
+
+def controls():
+    table = {}
+    for module in _modules:
+        table.update(getattr(module, "CONTROLS", {}))
     return table
 
 
