@@ -9,9 +9,16 @@
 - DeleteDBSubnetGroup is refused while a cluster or an instance uses the group
   (InvalidDBSubnetGroupStateFault); moto deleted it from under them.
 - ModifyDBSubnetGroup keeps the group: moto popped it and never put it back.
+- DescribeDBEngineVersions (moto has none) serves the Aurora PostgreSQL versions of the
+  limits table (limits.py), each with its Serverless v2 capacity range as AWS reports it
+  (DBEngineVersion.ServerlessV2FeaturesSupport {MinCapacity, MaxCapacity}); versions without
+  Serverless v2 have no such member. CreateDBCluster refuses what that table refuses.
 """
 
+from moto.core.responses import ActionResult
 from moto.rds import exceptions, models, responses
+
+from .. import limits
 
 
 class _Fault(exceptions.RDSClientError):
@@ -20,6 +27,7 @@ class _Fault(exceptions.RDSClientError):
 
 
 def install():
+    responses.RDSResponse.describe_db_engine_versions = describe_db_engine_versions
     _refuse_serverless_v1()
     _modify_only_when_available()
     _delete_cluster_like_aws()
@@ -118,3 +126,56 @@ def _subnet_groups_like_aws():
         return group
 
     models.RDSBackend.modify_db_subnet_group = modify_db_subnet_group
+
+
+def engine_version(version):
+    """One DBEngineVersion as DescribeDBEngineVersions answers it."""
+    major = version.split(".")[0]
+    out = {
+        "Engine": "aurora-postgresql",
+        "EngineVersion": version,
+        "DBParameterGroupFamily": f"aurora-postgresql{major}",
+        "DBEngineDescription": "Aurora (PostgreSQL)",
+        "DBEngineVersionDescription": f"Aurora PostgreSQL (Compatible with PostgreSQL {version})",
+        "ValidUpgradeTarget": [],
+        "ExportableLogTypes": ["postgresql"],
+        "SupportsLogExportsToCloudwatchLogs": True,
+        "SupportsReadReplica": True,
+        "SupportedEngineModes": ["provisioned"],
+        "SupportedFeatureNames": [],
+        "Status": "available",
+        "SupportsParallelQuery": False,
+        "SupportsGlobalDatabases": True,
+        "MajorEngineVersion": major,
+        "SupportsBabelfish": True,
+        "SupportsCertificateRotationWithoutRestart": True,
+        "SupportsLocalWriteForwarding": int(major) >= 14,
+        "SupportsIntegrations": False,
+    }
+    supported = limits.serverless_v2_range(version)
+    if supported is not None:
+        out["ServerlessV2FeaturesSupport"] = {"MinCapacity": supported[0], "MaxCapacity": supported[1]}
+    return out
+
+
+def describe_db_engine_versions(self):
+    engine = self.params.get("Engine")
+    wanted = self.params.get("EngineVersion")
+    family = self.params.get("DBParameterGroupFamily")
+    versions = []
+    if engine in (None, "aurora-postgresql"):
+        versions = limits.aurora_postgresql_versions()
+        if str(self.params.get("DefaultOnly", "false")).lower() == "true":
+            versions = [limits.DEFAULT_AURORA_POSTGRESQL]
+        if wanted:
+            # A full version matches itself; a major version ("16") all of its minors.
+            versions = [v for v in versions if v == wanted or v.split(".")[0] == wanted]
+        if family:
+            versions = [v for v in versions if f"aurora-postgresql{v.split('.')[0]}" == family]
+        for f in self.params.get("Filters") or []:
+            values = set(f.get("Values") or [])
+            if f.get("Name") == "engine-version":
+                versions = [v for v in versions if v in values]
+            elif f.get("Name") == "engine-mode" and "provisioned" not in values:
+                versions = []
+    return ActionResult({"DBEngineVersions": [engine_version(v) for v in versions]})
