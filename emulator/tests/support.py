@@ -3,7 +3,11 @@ clients aimed at it (boto3 comes with moto; the tests need nothing else).
 
     from support import emu
     ec2 = emu.client("ec2")
-    emu.reset()            # moto's state, holds, faults, validation: as a fresh emulator
+    emu.reset()            # holds, faults, validation: as a fresh emulator
+    name = emu.unique("db")  # a name no other test uses
+
+moto's own state is not reset between tests (a reset re-creates every backend, seconds of
+CPU each time): each test makes its own resources under names of its own.
 """
 
 import json
@@ -75,8 +79,11 @@ class Emulator:
     def mark(self):
         return self.control("GET", "mark")["mark"]
 
+    def unique(self, prefix):
+        self._count = getattr(self, "_count", 0) + 1
+        return f"{prefix}{self._count}"
+
     def reset(self):
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"))
         self.control("POST", "holds", {k: 0 for k in self.holds})
         self.control("POST", "faults", [])
         self.control("POST", "validation", {"enabled": True, "limits": True})

@@ -25,11 +25,12 @@ class Limits(unittest.TestCase):
     def test_alb_needs_subnets_in_two_zones(self):
         _, one_zone = network(("us-west-2a", "us-west-2a"))
         elb = emu.client("elbv2")
-        code, message, _ = error(lambda: elb.create_load_balancer(Name="web", Subnets=one_zone))
+        name = emu.unique("web")
+        code, message, _ = error(lambda: elb.create_load_balancer(Name=name, Subnets=one_zone))
         self.assertEqual(code, "ValidationError")
         self.assertIn("two different Availability Zones", message)
         _, two_zones = network()
-        elb.create_load_balancer(Name="web", Subnets=two_zones)
+        elb.create_load_balancer(Name=name, Subnets=two_zones)
 
     def test_alb_and_target_group_names(self):
         _, subnets = network()
@@ -57,7 +58,8 @@ class Limits(unittest.TestCase):
         self.assertEqual(by_version["13.9"], {"MinCapacity": 0.5, "MaxCapacity": 128.0})
         self.assertIsNone(by_version["12.22"])
 
-        def create(version, lo, hi, name="db"):
+        def create(version, lo, hi, name=None):
+            name = name or emu.unique("db")
             return rds.create_db_cluster(
                 DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion=version,
                 MasterUsername="postgres", MasterUserPassword="Passw0rd-ok",
@@ -70,9 +72,10 @@ class Limits(unittest.TestCase):
         self.assertEqual(error(lambda: create("16.6", 0.25, 8))[0], "InvalidParameterValue")
         self.assertEqual(error(lambda: create("16.6", 4, 2))[0], "InvalidParameterValue")
         create("16.6", 0, 256)
-        create("13.9", 0.5, 128, name="db2")
+        old = emu.unique("db")
+        create("13.9", 0.5, 128, name=old)
         code, _, _ = error(lambda: rds.modify_db_cluster(
-            DBClusterIdentifier="db2", ApplyImmediately=True,
+            DBClusterIdentifier=old, ApplyImmediately=True,
             ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 200}))
         self.assertEqual(code, "InvalidParameterValue")
 
@@ -84,16 +87,17 @@ class Limits(unittest.TestCase):
                 MasterUsername="postgres", MasterUserPassword=bad))
             self.assertEqual(code, "InvalidParameterValue", bad)
             self.assertNotIn(bad, message)
-        rds.create_db_cluster(DBClusterIdentifier="db", Engine="aurora-postgresql",
+        rds.create_db_cluster(DBClusterIdentifier=emu.unique("db"), Engine="aurora-postgresql",
                               EngineVersion="16.6", MasterUsername="postgres",
                               MasterUserPassword="x" * 41)
 
     def test_log_retention_values(self):
         logs = emu.client("logs")
-        logs.create_log_group(logGroupName="/ecs/app")
-        code, _, _ = error(lambda: logs.put_retention_policy(logGroupName="/ecs/app", retentionInDays=2))
+        group = emu.unique("/ecs/app")
+        logs.create_log_group(logGroupName=group)
+        code, _, _ = error(lambda: logs.put_retention_policy(logGroupName=group, retentionInDays=2))
         self.assertEqual(code, "InvalidParameterException")
-        logs.put_retention_policy(logGroupName="/ecs/app", retentionInDays=7)
+        logs.put_retention_policy(logGroupName=group, retentionInDays=7)
 
     def test_fargate_cpu_memory_pairs(self):
         ecs = emu.client("ecs")
@@ -136,17 +140,19 @@ class Limits(unittest.TestCase):
 
     def test_secret_scheduled_for_deletion(self):
         sm = emu.client("secretsmanager")
-        sm.create_secret(Name="postgresdb_passwd", SecretString="v")
-        sm.delete_secret(SecretId="postgresdb_passwd", RecoveryWindowInDays=7)
-        code, message, _ = error(lambda: sm.create_secret(Name="postgresdb_passwd", SecretString="v"))
+        name = emu.unique("postgresdb_passwd")
+        sm.create_secret(Name=name, SecretString="v")
+        sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+        code, message, _ = error(lambda: sm.create_secret(Name=name, SecretString="v"))
         self.assertEqual(code, "InvalidRequestException")
         self.assertIn("scheduled for deletion", message)
-        sm.restore_secret(SecretId="postgresdb_passwd")
+        sm.restore_secret(SecretId=name)
 
     def test_limits_switch_off_on_their_own(self):
         emu.control("POST", "validation", {"limits": False})
         s3 = emu.client("s3")
-        s3.create_bucket(Bucket="Upper-Case", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        s3.create_bucket(Bucket=emu.unique("Upper-Case"),
+                         CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
         state = emu.control("GET", "validation")
         self.assertEqual((state["enabled"], state["limits"]), (True, False))
 

@@ -32,19 +32,20 @@ class ModelValidation(unittest.TestCase):
         self.assertEqual((code, status), ("ValidationError", 400))
         self.assertIn("at 'roleName' failed to satisfy constraint: Member must have length "
                       "less than or equal to 64", message)
-        self.assertEqual(iam.list_roles()["Roles"], [])
+        self.assertNotIn("r" * 65, [r["RoleName"] for r in iam.list_roles()["Roles"]])
 
     def test_pattern_is_matched_against_the_whole_value(self):
         iam = emu.client("iam")
+        name = emu.unique("role")
         code, message, _ = error(lambda: iam.create_role(
-            RoleName="ok", AssumeRolePolicyDocument=POLICY, Tags=[{"Key": "k", "Value": "a,b"}]))
+            RoleName=name, AssumeRolePolicyDocument=POLICY, Tags=[{"Key": "k", "Value": "a,b"}]))
         self.assertEqual(code, "ValidationError")
         self.assertIn("at 'tags.1.member.value'", message)
         # a valid prefix does not save an invalid tail
         code, _, _ = error(lambda: iam.create_role(
-            RoleName="ok", AssumeRolePolicyDocument=POLICY, Tags=[{"Key": "k", "Value": "abc#"}]))
+            RoleName=name, AssumeRolePolicyDocument=POLICY, Tags=[{"Key": "k", "Value": "abc#"}]))
         self.assertEqual(code, "ValidationError")
-        iam.create_role(RoleName="ok", AssumeRolePolicyDocument=POLICY,
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=POLICY,
                         Tags=[{"Key": "k", "Value": "a b:c/d=e+f-g@h_i.j"}])
 
     def test_required_member_missing(self):
@@ -103,17 +104,19 @@ class ModelValidation(unittest.TestCase):
 
     def test_rest_xml_enum(self):
         s3 = emu.client("s3", validate=False)
-        s3.create_bucket(Bucket="b-1", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        bucket = emu.unique("bucket-")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
         code, message, _ = error(lambda: s3.put_bucket_versioning(
-            Bucket="b-1", VersioningConfiguration={"Status": "Sometimes"}))
+            Bucket=bucket, VersioningConfiguration={"Status": "Sometimes"}))
         self.assertEqual(code, "InvalidArgument")
         self.assertIn("Sometimes", message)
 
     def test_switched_off_the_old_behaviour_returns(self):
         emu.control("POST", "validation", {"enabled": False})
         iam = emu.client("iam")
-        iam.create_role(RoleName="r" * 65, AssumeRolePolicyDocument=POLICY)
-        self.assertEqual(len(iam.list_roles()["Roles"]), 1)
+        name = emu.unique("s" * 62)
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=POLICY)
+        self.assertIn(name, [r["RoleName"] for r in iam.list_roles()["Roles"]])
         emu.control("POST", "validation", {"enabled": True})
         self.assertTrue(emu.control("GET", "validation")["enabled"])
 

@@ -9,16 +9,17 @@ moto differs from AWS in three ways that matter:
   for a duplicate ARN, which carries a random id, so it never matches). AWS's CreateLoadBalancer
   is idempotent: with the same settings it returns the existing load balancer; with other
   settings it fails with DuplicateLoadBalancerName.
-- EC2 DeleteSecurityGroup succeeds while a load balancer still uses the group. On AWS the
-  load balancer's network interfaces are in the group, so the delete fails with
-  DependencyViolation until the load balancer is gone.
+- A load balancer has a requester-managed network interface in each of its subnets, in its
+  security groups (interfaces.py): EC2 DeleteSecurityGroup and DeleteSubnet fail with
+  DependencyViolation while they are there, and they outlive the load balancer by the hold
+  `eni_linger_s`. SetSecurityGroups and SetSubnets move them as AWS does.
 """
 
 from moto.core.exceptions import ServiceException
-from moto.ec2.exceptions import DependencyViolationError
-from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elbv2 import models as elbv2
 from moto.elbv2.exceptions import DuplicateLoadBalancerName
+
+from . import interfaces
 
 
 class OperationNotPermitted(ServiceException):
@@ -66,13 +67,39 @@ def install():
                 ):
                     return lb
                 raise DuplicateLoadBalancerNameDifferent()
-        return original_create(
+        lb = original_create(
             self, name, security_groups, subnet_ids, subnet_mappings=subnet_mappings,
             scheme=scheme, loadbalancer_type=loadbalancer_type,
             ip_address_type=ip_address_type, tags=tags,
         )
+        lb._sh_enis = {s.id: _attach(self, lb, s.id) for s in lb.subnets}
+        return lb
 
     backend.create_load_balancer = create_load_balancer
+
+    original_set_groups = backend.set_security_groups
+
+    def set_security_groups(self, arn, sec_groups):
+        original_set_groups(self, arn, sec_groups)
+        for eni in getattr(self.load_balancers[arn], "_sh_enis", {}).values():
+            interfaces.set_groups(eni, sec_groups)
+
+    backend.set_security_groups = set_security_groups
+
+    original_set_subnets = backend.set_subnets
+
+    def set_subnets(self, arn, subnets, subnet_mappings):
+        result = original_set_subnets(self, arn, subnets, subnet_mappings)
+        lb = self.load_balancers[arn]
+        enis = lb.__dict__.setdefault("_sh_enis", {})
+        wanted = {s.id for s in lb.subnets}
+        for subnet_id in set(enis) - wanted:
+            interfaces.release_later(enis.pop(subnet_id))
+        for subnet_id in wanted - set(enis):
+            enis[subnet_id] = _attach(self, lb, subnet_id)
+        return result
+
+    backend.set_subnets = set_subnets
 
     original_delete = backend.delete_load_balancer
 
@@ -82,24 +109,17 @@ def install():
             raise OperationNotPermitted(
                 f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled"
             )
-        return original_delete(self, arn)
+        result = original_delete(self, arn)
+        if lb is not None:
+            for eni in getattr(lb, "_sh_enis", {}).values():
+                interfaces.release_later(eni)
+        return result
 
     backend.delete_load_balancer = delete_load_balancer
 
-    original_delete_sg = SecurityGroupBackend.delete_security_group
 
-    def delete_security_group(self, name=None, group_id=None):
-        group = None
-        if group_id:
-            group = self.get_security_group_from_id(group_id)
-        elif name:
-            group = self.get_security_group_by_name_or_id(name)
-        if group is not None:
-            lbs = elbv2.elbv2_backends[self.account_id][self.region_name].load_balancers
-            if any(group.id in (lb.security_groups or []) for lb in lbs.values()):
-                raise DependencyViolationError(
-                    f"resource {group.id} has a dependent object"
-                )
-        return original_delete_sg(self, name=name, group_id=group_id)
-
-    SecurityGroupBackend.delete_security_group = delete_security_group
+def _attach(backend, lb, subnet_id):
+    kind = {"network": "net", "gateway": "gwy"}.get(lb.type or "application", "app")
+    lb_id = lb.arn.rsplit("/", 1)[-1]
+    return interfaces.attach(backend.ec2_backend, subnet_id, lb.security_groups or [],
+                             f"ELB {kind}/{lb.name}/{lb_id}", "elb")
