@@ -56,7 +56,7 @@ class Emulator:
         return boto3.client(
             service, region_name=REGION, endpoint_url=self.url,
             aws_access_key_id="test", aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": config.pop("attempts", 1), "mode": "standard"},
+            config=Config(retries={"total_max_attempts": config.pop("attempts", 1), "mode": "standard"},
                           parameter_validation=validate, **config),
         )
 

@@ -10,8 +10,9 @@ is deleted. core-up waits for both, so this module makes the emulator act like A
   instant behaviour, with the same end state).
 - A public NAT gateway in a VPC with no internet gateway attached fails (state `failed`,
   Gateway.NotAttached), as AWS's does.
-- CreateNatGateway honours ClientToken: a request repeated with the same token (a retry, or
-  a rerun of a killed run) returns the first request's gateway instead of a second one.
+- CreateNatGateway and CreateRouteTable honour ClientToken: a request repeated with the same
+  token (a retry, or a rerun of a killed run) returns the first request's resource instead of
+  a second one (IdempotentParameterMismatch when the repeat asks for something else).
 - DeleteSubnet refuses while network interfaces remain in the subnet, ReleaseAddress while
   the address is associated, DetachInternetGateway while the VPC has mapped public addresses,
   and DeleteVpc while an internet gateway is attached (moto allows all four).
@@ -39,6 +40,7 @@ from moto.ec2.models import (
     vpcs,
 )
 from moto.ec2.responses import nat_gateways as nat_responses
+from moto.ec2.responses import route_tables as route_table_responses
 
 from . import holds, interfaces
 
@@ -168,6 +170,35 @@ def install():
             return result
 
     nat_responses.NatGateways.create_nat_gateway = create_nat_gateway_response
+
+    original_create_route_table = route_table_responses.RouteTables.create_route_table
+
+    def create_route_table_response(self):
+        token = self._get_param("ClientToken")
+        if not token:
+            return original_create_route_table(self)
+        backend = self.ec2_backend
+        asked = (self._get_param("VpcId"), repr(self._get_param("TagSpecifications", [])))
+        with _create_lock:
+            tokens = backend.__dict__.setdefault("_sh_route_table_tokens", {})
+            known = tokens.get(token)
+            if known is not None and known[0] in backend.route_tables:
+                if known[1] != asked:
+                    raise EC2ClientError(
+                        "IdempotentParameterMismatch",
+                        "The client token you have provided is associated with a resource "
+                        "that was created with different parameters.",
+                    )
+                from moto.core.responses import ActionResult
+
+                return ActionResult({"RouteTable": backend.route_tables[known[0]], "ClientToken": token})
+            before = set(backend.route_tables)
+            result = original_create_route_table(self)
+            for table_id in set(backend.route_tables) - before:
+                tokens[token] = (table_id, asked)
+            return result
+
+    route_table_responses.RouteTables.create_route_table = create_route_table_response
 
     original_describe_addresses = elastic_ip_addresses.ElasticAddressBackend.describe_addresses
 
