@@ -244,7 +244,7 @@ class Checks:
         from . import limits, validation
 
         try:
-            request = validation.Request(environ, body, service)
+            request = validation.Request(environ, body, service, action)
             if request.operation is None:
                 return None
             parsed = request.parse()

@@ -19,10 +19,11 @@ from botocore.exceptions import DataNotFoundError
 from botocore.loaders import create_loader
 from moto.core.model import ServiceModel
 
+FORMAT = "2"  # bump when prune() keeps something else
 CACHE = Path(
     os.environ.get("STAGEHAND_EMULATOR_MODEL_CACHE")
     or Path(__file__).resolve().parent.parent / ".cache" / "models"
-) / botocore.__version__
+) / f"{botocore.__version__}-{FORMAT}"
 
 # Signing name (the credential scope of a request) -> botocore's service name.
 SIGNING_TO_SERVICE = {
@@ -97,7 +98,8 @@ def prune(model):
 
     operations = {}
     for op_name, op in model["operations"].items():
-        kept = {k: _strip(v) for k, v in op.items() if k in ("name", "http", "input", "errors")}
+        kept = {k: _strip(v) for k, v in op.items()
+                if k in ("name", "http", "input", "errors", "deprecated")}
         operations[op_name] = kept
         if "input" in op:
             walk(op["input"]["shape"])

@@ -65,7 +65,7 @@ class Refusal(Exception):
 class Request:
     """One AWS request, decoded enough to find its service and operation."""
 
-    def __init__(self, environ, body, signing_name):
+    def __init__(self, environ, body, signing_name, action=None):
         self.environ = environ
         self.body = body
         self.signing_name = signing_name
@@ -80,6 +80,7 @@ class Request:
             body and not self.target and body[:7] == b"Action="
         ):
             self.values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        self.action = action  # the layer's classification (calls.py)
         self.service = models.service_for(signing_name, self.values)
         self.model = models.service_model(self.service)
         self.protocol = None
@@ -96,6 +97,11 @@ class Request:
         elif "Action" in self.values:
             name = self.values.get("Action")
             protocol = "ec2" if protocol == "ec2" else "query"
+        elif protocol == "rest-xml" and self.action in self.model.operation_names:
+            # S3 operations share URIs (DeleteObject and AbortMultipartUpload, DELETE
+            # /{Bucket}/{Key+}); the layer's classification tells them apart.
+            name = self.action
+            self._match_uri(only=name)
         elif protocol in ("rest-json", "rest-xml"):
             name = self._match_uri()
         if protocol not in ("ec2", "query", "json", "rest-json", "rest-xml"):
@@ -104,9 +110,9 @@ class Request:
             self.protocol = protocol
             self.operation = self.model.operation_model(name)
 
-    def _match_uri(self):
+    def _match_uri(self, only=None):
         best, best_score = None, -1
-        for name in self.model.operation_names:
+        for name in [only] if only else self.model.operation_names:
             http = self.model.operation_model(name).http
             if http.get("method", "").upper() != self.method:
                 continue
@@ -114,6 +120,8 @@ class Request:
             if matched is None:
                 continue
             score, params = matched
+            if self.model.operation_model(name).deprecated:
+                score -= 1  # S3's PutBucketLifecycle shares its URI with the current operation
             if score > best_score:
                 best, best_score, self.url_params = name, score, params
         if self.service == "s3" and best == "PutObject" and "x-amz-copy-source" in self.headers:

@@ -161,3 +161,37 @@ impl Fault {
         v
     }
 }
+
+impl crate::Emulator {
+    /// Switch the emulator's model validation and its table of AWS's documented limits on or
+    /// off (both are on in a fresh emulator); for a test that needs moto's laxer behaviour.
+    pub fn validation(&self, model: bool, limits: bool) {
+        self.control(
+            "POST",
+            "validation",
+            Some(&json!({"enabled": model, "limits": limits})),
+        );
+    }
+
+    /// Every request the emulator refused as AWS would (its model or a documented limit):
+    /// `{service, action, kind: "model"|"limit", code, message}` each, oldest first.
+    pub fn refusals(&self) -> Vec<Value> {
+        self.control("GET", "validation", None)["refusals"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An Aurora cluster's current master password, as the emulator keeps it (never shown by
+    /// a describe). Panics when there is no such cluster.
+    pub fn master_password(&self, cluster: &str) -> String {
+        self.control(
+            "GET",
+            &format!("rds/master-password?cluster={cluster}"),
+            None,
+        )["password"]
+            .as_str()
+            .expect("password")
+            .to_owned()
+    }
+}
