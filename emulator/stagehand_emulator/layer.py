@@ -51,7 +51,7 @@ class Fault:
 
 
 class Layer:
-    def __init__(self, moto_app, routes=None, controls=None):
+    def __init__(self, moto_app, routes=None):
         self.moto_app = moto_app
         # Extra services the layer answers itself (service signing name -> WSGI-ish handler).
         self.routes = routes or {}
@@ -60,8 +60,6 @@ class Layer:
         self.faults = []
         self.latency_ms = 0
         self.checks = Checks()
-        # Control endpoints of fidelity modules ({path: handler(method, query, body)}).
-        self.controls = controls or {}
 
     # ---------------------------------------------------------------- WSGI entry
     def __call__(self, environ, start_response):
@@ -131,9 +129,6 @@ class Layer:
             except (BadControl, ValueError) as e:
                 return _json(start_response, {"error": str(e)}, "400 Bad Request")
             return _json(start_response, self.checks.described())
-        if what in self.controls:
-            status, value = self.controls[what](method, query, _read_body(environ))
-            return _json(start_response, value, _STATUS.get(status, f"{status} Error"))
         if what == "health":
             return _json(start_response, {"ok": True})
         if what == "mark":
@@ -166,8 +161,27 @@ class Layer:
                     return _json(start_response, {"error": str(e)}, "400 Bad Request")
                 return _json(start_response, holds.current())
             return _json(start_response, holds.described())
+        from . import fidelity
+
+        handler = fidelity.control_routes().get(what)
+        if handler is not None:
+            return _extra_control(start_response, handler, method, query, environ)
         start_response("404 Not Found", [("Content-Type", "application/json")])
         return [b'{"error": "unknown control endpoint"}']
+
+
+def _extra_control(start_response, handler, method, query, environ):
+    """A control endpoint a fidelity module declares (CONTROL_ROUTES): handler(method, body,
+    query) answers (status, value); BadControl (or ValueError) is a 400."""
+    try:
+        raw = _read_body(environ)
+        body = json.loads(raw) if raw.strip() else {}
+        status, value = handler(method, body, query)
+    except (BadControl, ValueError, TypeError) as e:
+        return _json(start_response, {"error": str(e)}, "400 Bad Request")
+    if isinstance(status, int):
+        status = _STATUS.get(status, f"{status} Error")
+    return _json(start_response, value, status)
 
 
 def summarize(entries, detail=False):

@@ -40,7 +40,7 @@ def main():
     from .layer import Layer
 
     moto_app = DomainDispatcherApplication(create_backend_app)
-    app = Layer(moto_app, routes=fidelity.routes(), controls=fidelity.controls())
+    app = Layer(moto_app, routes=fidelity.routes())
     fidelity.install()
 
     server = make_server(args.host, args.port, app, threaded=True)

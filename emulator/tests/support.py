@@ -40,7 +40,7 @@ class Emulator:
         from stagehand_emulator.layer import Layer
 
         self.layer = Layer(DomainDispatcherApplication(create_backend_app),
-                           routes=fidelity.routes(), controls=fidelity.controls())
+                           routes=fidelity.routes())
         fidelity.install()
         self.server = make_server("127.0.0.1", 0, self.layer, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.socket.getsockname()[1]}"

@@ -5,9 +5,9 @@ One module per service. A module may define:
   reset()    forget the module's own state (on POST /moto-api/reset, beside moto's);
   ROUTES     {signing name: handler} for services the layer answers itself (moto has none);
              a handler is called as handler(environ, start_response, body, region, action).
-  CONTROLS   {path under /_stagehand/: handler} for the module's own control endpoints; a
-             handler is called as handler(method, query dict, body bytes) and returns
-             (HTTP status int, JSON-able value).
+  CONTROL_ROUTES  {path under /_stagehand/: handler} for the module's own control endpoints;
+             handler(method, body, query) -> (status, JSON value), status an int (200, 404)
+             or an HTTP status line; raising ValueError for a 400.
 Modules are discovered by name, so adding a service is adding a file.
 """
 
@@ -33,10 +33,10 @@ def routes():
     return table
 
 
-def controls():
+def control_routes():
     table = {}
     for module in _modules:
-        table.update(getattr(module, "CONTROLS", {}))
+        table.update(getattr(module, "CONTROL_ROUTES", {}))
     return table
 
 

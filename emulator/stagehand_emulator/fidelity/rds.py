@@ -269,7 +269,7 @@ def _default_group(backend, subnet_group_name):
     return [default.id] if default is not None else []
 
 
-def master_password(method, query, body):
+def master_password(method, body, query):
     """GET /_stagehand/rds/master-password?cluster=ID: the cluster's current master password."""
     wanted = (query.get("cluster") or "").lower()
     if method != "GET" or not wanted:
@@ -283,4 +283,4 @@ def master_password(method, query, body):
     return 404, {"error": f"no DB cluster {wanted}"}
 
 
-CONTROLS = {"rds/master-password": master_password}
+CONTROL_ROUTES = {"rds/master-password": master_password}
