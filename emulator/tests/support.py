@@ -27,6 +27,11 @@ class Emulator:
     def __init__(self):
         from stagehand_emulator import server
 
+        # The caller's AWS configuration (a profile, an endpoint, real keys) and proxies never
+        # reach these clients: the tests talk only to this emulator, as `make test` runs them.
+        for key in [k for k in os.environ if k.startswith("AWS_")]:
+            del os.environ[key]
+        os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
         for key, value in server.DEFAULTS.items():
             os.environ.setdefault(key, value)
         os.environ.setdefault("STAGEHAND_EMULATOR_VALIDATION", "on")
