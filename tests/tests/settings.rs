@@ -219,7 +219,9 @@ fn a_fresh_stack_without_a_repository_stops_before_the_first_write() {
         .filter(|l| l.contains("error:"))
         .collect();
     assert!(
-        errors.iter().any(|l| l.contains("pipeline-up") && l.contains("repo")),
+        errors
+            .iter()
+            .any(|l| l.contains("pipeline-up") && l.contains("repo")),
         "names the missing input: {}",
         out.stderr
     );
@@ -292,7 +294,10 @@ fn a_failed_join_stops_the_chain_before_svc_up_with_the_finished_steps_saved() {
     );
     let doc = stack.doc();
     for section in ["secrets", "slr", "core", "db"] {
-        assert!(doc.get(section).is_some(), "{section} finished and is saved");
+        assert!(
+            doc.get(section).is_some(),
+            "{section} finished and is saved"
+        );
     }
     assert!(doc.get("alb").is_none(), "the broken join is not saved");
     assert!(doc.get("svc").is_none());

@@ -57,7 +57,11 @@ fn check_profile(profile: &str, from: &str) -> Result<()> {
             return false;
         };
         text.lines().any(|line| {
-            let Some(name) = line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) else {
+            let Some(name) = line
+                .trim()
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+            else {
                 return false;
             };
             let name = name.trim();
@@ -84,13 +88,44 @@ fn check_profile(profile: &str, from: &str) -> Result<()> {
 /// list is refused: a typo must not send calls to a region that does not exist (on AWS they
 /// fail only after seconds of DNS retries).
 const KNOWN_REGIONS: &[&str] = &[
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
-    "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
-    "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
-    "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
-    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
 ];
 
 fn check_region(region: &str, from: &str) -> Result<()> {
@@ -350,7 +385,15 @@ mod config_tests {
     fn regions() {
         assert!(check_region("us-west-2", "--region").is_ok());
         assert!(check_region("us-gov-west-1", "--region").is_ok());
-        for bad in ["", "uswest2", "us-west", "US-WEST-2", "us-west-2a", "us west 2", "us-west-9"] {
+        for bad in [
+            "",
+            "uswest2",
+            "us-west",
+            "US-WEST-2",
+            "us-west-2a",
+            "us west 2",
+            "us-west-9",
+        ] {
             let e = check_region(bad, "--region").unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
             assert!(e.message.starts_with("--region"), "{}", e.message);
@@ -359,12 +402,28 @@ mod config_tests {
 
     #[test]
     fn endpoints() {
-        for ok in ["http://127.0.0.1:4566", "https://example.com", "http://[::1]:80/x", "http://h"] {
+        for ok in [
+            "http://127.0.0.1:4566",
+            "https://example.com",
+            "http://[::1]:80/x",
+            "http://h",
+        ] {
             assert!(check_endpoint(ok, "--endpoint-url").is_ok(), "{ok}");
         }
-        for bad in ["ftp://x", "127.0.0.1:4566", "http://", "http://h:0", "http://h:99999", "http://a b"] {
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:4566",
+            "http://",
+            "http://h:0",
+            "http://h:99999",
+            "http://a b",
+        ] {
             let e = check_endpoint(bad, "AWS_ENDPOINT_URL").unwrap_err();
-            assert!(e.message.starts_with("AWS_ENDPOINT_URL"), "{bad}: {}", e.message);
+            assert!(
+                e.message.starts_with("AWS_ENDPOINT_URL"),
+                "{bad}: {}",
+                e.message
+            );
         }
     }
 }

@@ -124,7 +124,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         humantime::parse_duration(text).map_err(|_| bad())?
     };
     if d.is_zero() {
-        return Err(format!("'{text}' is zero; give a timeout greater than zero (or --no-wait)"));
+        return Err(format!(
+            "'{text}' is zero; give a timeout greater than zero (or --no-wait)"
+        ));
     }
     if d > MAX_TIMEOUT {
         return Err(format!("'{text}' is longer than the 24h a timeout may be"));
@@ -139,7 +141,11 @@ fn split_fraction(text: &str) -> Option<(f64, &str)> {
     if !number.contains('.') || unit.is_empty() {
         return None;
     }
-    number.parse::<f64>().ok().filter(|n| n.is_finite()).map(|n| (n, unit.trim()))
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(|n| (n, unit.trim()))
 }
 
 /// `K=V`: a non-empty key of at most 128 characters, not in AWS's reserved `aws:` space, and a

@@ -123,6 +123,8 @@ pub trait Step {
     const TOOL: &'static str;
     /// One line for --help.
     const ABOUT: &'static str;
+    /// Tool-specific example lines for --help, shown before the ones every step shares.
+    const EXAMPLES: &'static str = "";
     /// The tool's own flags.
     type Args: clap::Args + std::fmt::Debug;
     /// The section the step writes.
@@ -131,6 +133,12 @@ pub trait Step {
     type Observed;
     /// The tool's own operation attached to each planned change.
     type Op: std::fmt::Debug;
+
+    /// The tool's last word on its command line: help texts of shared flags that mean
+    /// something else for this tool (slr-check's `--destroy` deletes nothing), examples.
+    fn command(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
 
     /// Checks of flags and document that need no AWS call: bad input fails here, before any
     /// call is made (exit 2).
@@ -229,12 +237,35 @@ fn fail(tool: &str, e: &Error) -> ExitCode {
     ExitCode::from(e.exit_code())
 }
 
-fn command<S: Step>() -> clap::Command {
-    Cli::<S::Args>::command()
-        .name(S::TOOL)
-        .bin_name(S::TOOL)
-        .about(S::ABOUT)
-        .version(env!("CARGO_PKG_VERSION"))
+/// The tool's full command line (its flags and the shared ones), as `--help`, the shell
+/// completions and the man page show it.
+pub fn command<S: Step>() -> clap::Command {
+    S::command(
+        Cli::<S::Args>::command()
+            .name(S::TOOL)
+            .bin_name(S::TOOL)
+            .about(S::ABOUT)
+            .version(env!("CARGO_PKG_VERSION"))
+            .after_help(after_help(S::TOOL, S::EXAMPLES)),
+    )
+}
+
+fn after_help(tool: &str, examples: &str) -> String {
+    let mut own = String::new();
+    for line in examples.lines().filter(|l| !l.trim().is_empty()) {
+        own.push_str("  ");
+        own.push_str(line.trim());
+        own.push('\n');
+    }
+    format!(
+        "Examples:\n{own}  \
+         {tool} --plan < stack.json > /dev/null     show what would change, change nothing\n  \
+         {tool} < stack.json > next && mv next stack.json   apply, keep the updated document\n  \
+         {tool} --destroy < stack.json > next       tear this step down (see --destroy)\n\n\
+         stdout carries only the stack document (the planned one with --plan); messages go to stderr.\n\
+         Exit codes: 0 done; 1 AWS or runtime failure; 2 bad input or a refusal (nothing was \
+         changed); 3 timed out waiting."
+    )
 }
 
 /// The parsed command line with its matches (which tell a typed flag from a default).

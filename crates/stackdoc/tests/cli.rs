@@ -11,7 +11,12 @@ fn stack_doc(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -53,5 +58,8 @@ fn table_is_short() {
     assert!(out.status.success());
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(t.contains("http://x") && t.contains("subnet-1"), "{t}");
-    assert!(!t.contains("repo-owner"), "settings stay out of the table: {t}");
+    assert!(
+        !t.contains("repo-owner"),
+        "settings stay out of the table: {t}"
+    );
 }

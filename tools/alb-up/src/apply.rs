@@ -1,6 +1,11 @@
 //! Carry out a plan: the security group and the target group concurrently, the load balancer
-//! as soon as its group exists, the listeners as soon as the load balancer's ARN does; then
-//! wait for the load balancer to become active.
+//! as soon as its group exists, the listeners as soon as the load balancer's ARN does (443
+//! before 80 redirects to it, and 80 forwarding again before 443 goes); then wait for the
+//! load balancer to become active.
+//!
+//! A create whose answer was lost is retried by the SDK; AWS then answers with the resource
+//! (an identical load balancer or target group) or with "duplicate", which counts as success
+//! when what exists is this app's.
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -10,9 +15,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use kit::plan::Change;
 use kit::wait::{self, Poll};
-use kit::{AwsContext, Cx, Error, Plan, Result, aws};
+use kit::{AwsContext, Cx, Error, Plan, Result};
 
-use crate::model::{ATTR_DEREGISTRATION_DELAY, LbNow, ListenerWant, Observed, Op, Want};
+use crate::diff::{ATTR_DEREGISTRATION_DELAY, ListenerWant, Op, Want, listener_changes};
+use crate::observe::{self, LbNow, Observed, TgNow};
 
 /// What apply leaves behind, for the section.
 pub struct Applied {
@@ -72,31 +78,38 @@ pub async fn apply(cx: &Cx, want: &Want, now: Observed, plan: Plan<Op>) -> Resul
     let tg = ensure_tg(cx, &elb, want, &tg_op, now.tg.as_ref());
     let ((sg_id, lb), tg_arn) = futures::try_join!(sg_then_lb, tg)?;
 
-    // Listeners, as soon as the load balancer and the target group exist.
+    // Listeners, as soon as the load balancer and the target group exist. HTTPS first: port
+    // 80 redirects to 443 only once 443 exists. Deletes last: 80 forwards again before 443
+    // goes. A failure stops the sequence, so the site keeps serving as it did.
     let existing = now.lb.as_ref().map_or(&[][..], |l| &l.listeners[..]);
-    let work = plan.changes.iter().filter_map(|c| match &c.op {
-        Op::ListenerCreate(w) => Some(listener(cx, &elb, &lb.arn, &tg_arn, w, None)),
-        Op::ListenerModify(arn, w) => Some(listener(cx, &elb, &lb.arn, &tg_arn, w, Some(arn))),
-        _ => None,
-    });
-    let elb_ref = &elb;
-    let deletes = plan.changes.iter().filter_map(|c| match &c.op {
-        Op::ListenerDelete(arn) => Some(async move {
-            let elb = elb_ref;
-            elb.delete_listener()
+    let mut changed = Vec::new();
+    for port in [443, 80] {
+        for c in &plan.changes {
+            let done = match &c.op {
+                Op::ListenerCreate(w) if w.port == port => {
+                    listener(cx, &elb, &lb.arn, &tg_arn, w, None).await?
+                }
+                Op::ListenerModify(arn, w) if w.port == port => {
+                    listener(cx, &elb, &lb.arn, &tg_arn, w, Some(arn)).await?
+                }
+                _ => continue,
+            };
+            changed.push(done);
+        }
+    }
+    for c in &plan.changes {
+        if let Op::ListenerDelete(arn) = &c.op {
+            let deleted = elb
+                .delete_listener()
                 .listener_arn(arn)
                 .send()
                 .await
-                .ctx(format!("deleting listener {arn}"))?;
-            kit::info!("deleted listener {arn}");
-            Ok::<_, Error>(())
-        }),
-        _ => None,
-    });
-    let (changed, _) = futures::try_join!(
-        futures::future::try_join_all(work),
-        futures::future::try_join_all(deletes)
-    )?;
+                .deleted(format!("deleting listener {arn}"))?;
+            if deleted {
+                kit::info!("deleted listener {arn}");
+            }
+        }
+    }
     let mut listener_arns = Vec::new();
     for w in want.listeners(Some(&tg_arn)) {
         let arn = changed
@@ -166,7 +179,34 @@ async fn ensure_lb(
                 .set_tags(Some(tags(cx)))
                 .send()
                 .await
-                .ctx(format!("creating load balancer {name}"))?;
+                .created(format!("creating load balancer {name}"))?;
+            let Some(out) = out else {
+                // DuplicateLoadBalancerName: a retried create whose first answer was lost.
+                let lb = ours(cx, observe::load_balancer(elb, name).await?, name, |l| {
+                    &l.tags
+                })?;
+                kit::info!("load balancer {name} exists already (this app's); kept");
+                // The lost answer may have stopped the run before the attributes were set.
+                let differ: Vec<_> = want
+                    .lb_attrs
+                    .iter()
+                    .filter(|(k, v)| lb.attrs.get(*k) != Some(*v))
+                    .collect();
+                if !differ.is_empty() {
+                    elb.modify_load_balancer_attributes()
+                        .load_balancer_arn(&lb.arn)
+                        .set_attributes(Some(attrs_of(&mut differ.into_iter())))
+                        .send()
+                        .await
+                        .ctx(format!("setting the attributes of load balancer {name}"))?;
+                }
+                return Ok(LbDone {
+                    arn: lb.arn,
+                    dns_name: lb.dns_name,
+                    hosted_zone_id: lb.hosted_zone_id,
+                    state: lb.state,
+                });
+            };
             let lb = out.load_balancers().first().ok_or_else(|| {
                 Error::aws(format!(
                     "creating load balancer {name}: AWS returned no load balancer"
@@ -256,7 +296,7 @@ async fn ensure_tg(
     elb: &Client,
     want: &Want,
     op: &Op,
-    now: Option<&crate::model::TgNow>,
+    now: Option<&TgNow>,
 ) -> Result<String> {
     let name = &want.names.tg;
     let hc = &want.health_check;
@@ -287,7 +327,27 @@ async fn ensure_tg(
                 .set_tags(Some(tags(cx)))
                 .send()
                 .await
-                .ctx(format!("creating target group {name}"))?;
+                .created(format!("creating target group {name}"))?;
+            let Some(out) = out else {
+                // DuplicateTargetGroupName: a retried create whose first answer was lost
+                // (AWS returns an identical group; a differing one is fixed by the next run).
+                let tg = ours(cx, observe::target_group(elb, name).await?, name, |t| {
+                    &t.tags
+                })?;
+                kit::info!("target group {name} exists already (this app's); kept");
+                let delay_now = tg.attrs.get(ATTR_DEREGISTRATION_DELAY).map(String::as_str);
+                if delay_now != Some(want.deregistration_delay.to_string().as_str()) {
+                    elb.modify_target_group_attributes()
+                        .target_group_arn(&tg.arn)
+                        .attributes(delay())
+                        .send()
+                        .await
+                        .ctx(format!(
+                            "setting the deregistration delay of target group {name}"
+                        ))?;
+                }
+                return Ok(tg.arn);
+            };
             let arn = out
                 .target_groups()
                 .first()
@@ -356,7 +416,7 @@ async fn ensure_tg(
 
 fn action(w: &ListenerWant, tg_arn: &str) -> Action {
     match w.action {
-        crate::model::DefaultAction::RedirectHttps => Action::builder()
+        crate::diff::DefaultAction::RedirectHttps => Action::builder()
             .r#type(ActionTypeEnum::Redirect)
             .redirect_config(
                 RedirectActionConfig::builder()
@@ -403,10 +463,31 @@ async fn listener(
                 .set_tags(Some(tags(cx)))
                 .send()
                 .await
-                .ctx(format!(
+                .created(format!(
                     "creating the {} listener on port {}",
                     w.protocol, w.port
                 ))?;
+            let Some(out) = out else {
+                // DuplicateListener: a retried create whose first answer was lost. The one on
+                // the port is taken as it is when it is right, else set right.
+                let found = observe::listeners_of(elb, lb_arn, lb_arn).await?;
+                let l = found.into_iter().find(|l| l.port == w.port).ok_or_else(|| {
+                    Error::aws(format!(
+                        "creating the listener on port {}: AWS says it exists, but the load balancer has none on that port",
+                        w.port
+                    ))
+                })?;
+                let mut want = w.clone();
+                want.action = crate::diff::DefaultAction::Forward(Some(tg_arn.to_owned()));
+                if w.action == crate::diff::DefaultAction::RedirectHttps {
+                    want.action = w.action.clone();
+                }
+                if listener_changes(&l, &want).is_empty() {
+                    kit::info!("listener {} {} exists already; kept", w.protocol, w.port);
+                    return Ok((w.port, l.arn));
+                }
+                return Box::pin(listener(cx, elb, lb_arn, tg_arn, w, Some(&l.arn))).await;
+            };
             let arn = out
                 .listeners()
                 .first()
@@ -455,154 +536,20 @@ async fn wait_active(cx: &Cx, elb: &Client, name: &str, arn: &str) -> Result<()>
     .await
 }
 
-/// Delete in dependency order: listeners, the load balancer (waiting until it is gone),
-/// then the target group and the security group (retrying while AWS still holds them).
-pub async fn destroy(cx: &Cx, want_names: &crate::names::Names, vpc: Option<&str>) -> Result<()> {
-    let elb = Client::new(&cx.sdk);
-    let ec2 = aws_sdk_ec2::Client::new(&cx.sdk);
-    let sg_lookup = async {
-        if let Some(vpc) = vpc {
-            return Ok(security_groups::find(&ec2, vpc, &[&want_names.sg])
-                .await?
-                .remove(&want_names.sg));
-        }
-        // No core section: the group id the previous run recorded.
-        match cx
-            .doc
-            .raw_section("alb")
-            .and_then(|s| s.get("security_group_id"))
-        {
-            Some(serde_json::Value::String(id)) if id.starts_with("sg-") => {
-                security_groups::get(&ec2, id).await
-            }
-            _ => Ok(None),
-        }
-    };
-    let (lb, tg, sg) = futures::try_join!(
-        crate::observe::load_balancer(&elb, &want_names.lb),
-        crate::observe::target_group(&elb, &want_names.tg),
-        sg_lookup,
-    )?;
-    let owns = |tags: &std::collections::BTreeMap<String, String>| {
-        cx.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    };
-
-    if let Some(lb) = &lb {
-        if !owns(&lb.tags) {
-            kit::warn!(
-                "load balancer {} was not created by alb-up for app {} (no stagehand tags): left in place",
-                want_names.lb,
-                cx.app
-            );
-        } else {
-            delete_lb(cx, &elb, &want_names.lb, lb).await?;
-        }
-    } else {
-        kit::info!("load balancer {}: not found", want_names.lb);
+/// The resource found after a "duplicate" answer, when it is this app's.
+fn ours<T>(
+    cx: &Cx,
+    found: Option<T>,
+    name: &str,
+    tags: impl Fn(&T) -> &std::collections::BTreeMap<String, String>,
+) -> Result<T> {
+    match found {
+        Some(t) if cx.owns(tags(&t).iter().map(|(k, v)| (k.as_str(), v.as_str()))) => Ok(t),
+        Some(_) => Err(Error::usage(format!(
+            "{name} was created meanwhile by someone else (it lacks this app's stagehand tags); delete or rename it, or choose another --app"
+        ))),
+        None => Err(Error::aws(format!(
+            "AWS says {name} exists, but it cannot be found; rerun alb-up"
+        ))),
     }
-
-    let delete_tg = async {
-        match &tg {
-            Some(tg) if owns(&tg.tags) => {
-                let deleted = wait::retrying(
-                    cx,
-                    &format!("deleting target group {}", want_names.tg),
-                    aws::is_dependency_violation,
-                    || elb.delete_target_group().target_group_arn(&tg.arn).send(),
-                )
-                .await;
-                match deleted {
-                    Ok(_) => kit::info!("deleted target group {}", want_names.tg),
-                    Err(e) if e.message.contains("NotFound") => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Some(_) => kit::warn!(
-                "target group {} was not created by alb-up for app {} (no stagehand tags): left in place",
-                want_names.tg,
-                cx.app
-            ),
-            None => {}
-        }
-        Ok(())
-    };
-    let delete_sg = async {
-        match &sg {
-            Some(g) => security_groups::delete_owned(cx, &ec2, std::slice::from_ref(g)).await,
-            None => Ok(()),
-        }
-    };
-    futures::try_join!(delete_tg, delete_sg)?;
-    Ok(())
-}
-
-async fn delete_lb(cx: &Cx, elb: &Client, name: &str, lb: &LbNow) -> Result<()> {
-    let remedy = format!(
-        "load balancer {name} has deletion protection on; turn it off by rerunning alb-up --no-deletion-protection (or: aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=deletion_protection.enabled,Value=false), then run alb-up --destroy again",
-        lb.arn
-    );
-    // Refuse before deleting anything, so a protected stack is left whole.
-    if lb
-        .attrs
-        .get(crate::model::ATTR_DELETION_PROTECTION)
-        .is_some_and(|v| v == "true")
-    {
-        return Err(Error::aws(remedy));
-    }
-    futures::future::try_join_all(lb.listeners.iter().map(|l| async move {
-        match elb.delete_listener().listener_arn(&l.arn).send().await {
-            Ok(_) => {
-                kit::info!("deleted listener {} {}", l.protocol, l.port);
-                Ok(())
-            }
-            Err(e) if aws::is_not_found(&e) => Ok(()),
-            Err(e) => Err(Error::aws(format!(
-                "deleting the listener on port {} of load balancer {name}: {}",
-                l.port,
-                aws::describe(&e)
-            ))),
-        }
-    }))
-    .await?;
-    match elb
-        .delete_load_balancer()
-        .load_balancer_arn(&lb.arn)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if aws::is_not_found(&e) => return Ok(()),
-        Err(e) if aws::code(&e) == Some("OperationNotPermitted") => {
-            return Err(Error::aws(remedy));
-        }
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "deleting load balancer {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    }
-    wait::until(
-        cx,
-        &format!("load balancer {name} to be deleted"),
-        || async {
-            match elb
-                .describe_load_balancers()
-                .load_balancer_arns(&lb.arn)
-                .send()
-                .await
-            {
-                Ok(out) if out.load_balancers().is_empty() => Ok(Poll::Ready(())),
-                Ok(_) => Ok(Poll::Pending("deleting".into())),
-                Err(e) if aws::is_not_found(&e) => Ok(Poll::Ready(())),
-                Err(e) => Err(Error::aws(format!(
-                    "describing load balancer {name}: {}",
-                    aws::describe(&e)
-                ))),
-            }
-        },
-    )
-    .await?;
-    kit::info!("deleted load balancer {name}");
-    Ok(())
 }

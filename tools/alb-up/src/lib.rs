@@ -3,20 +3,24 @@
 //! out), the target group (HTTP on the container port, target type ip, the seed's health
 //! check) and the listeners (80 forwarding, or with `--certificate-arn` 443 HTTPS forwarding
 //! and 80 redirecting to it).
+//!
+//! Every check that needs no write runs first: flags, the document's own section and the core
+//! section (two availability zones), the certificate's existence and status. `--destroy`
+//! refuses while a service is registered with the target group, unless `--force`.
 
 mod apply;
-pub mod model;
+mod destroy;
+pub mod diff;
 pub mod names;
-mod observe;
+pub mod observe;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::Client;
-use kit::{Cx, Error, PLANNED, Plan, Result, Step};
+use kit::{Cx, Error, Plan, Result, Step};
 use stackdoc::{Alb, Core, Doc};
 
-use crate::model::{Observed, Op, Want};
-use crate::names::Names;
+use crate::diff::{Op, Want};
+use crate::observe::Observed;
 
 pub struct AlbUp;
 
@@ -34,8 +38,9 @@ pub struct Args {
     /// ACM certificate for a 443 HTTPS listener; port 80 then redirects to 443
     #[arg(long, value_name = "ARN", help_heading = kit::SETTINGS)]
     pub certificate_arn: Option<String>,
-    /// TLS policy of the HTTPS listener (default: ELBSecurityPolicy-TLS13-1-2-2021-06)
-    #[arg(long, value_name = "POLICY", requires = "certificate_arn", help_heading = kit::SETTINGS)]
+    /// TLS policy of the HTTPS listener (default: ELBSecurityPolicy-TLS13-1-2-2021-06; used
+    /// only with a certificate)
+    #[arg(long, value_name = "POLICY", help_heading = kit::SETTINGS)]
     pub ssl_policy: Option<String>,
     /// Turn on deletion protection (--destroy then refuses until it is off)
     #[arg(long, overrides_with = "no_deletion_protection", help_heading = kit::SETTINGS)]
@@ -64,6 +69,10 @@ pub struct Args {
     /// Seconds a deregistering target keeps its connections
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=3600), help_heading = kit::SETTINGS)]
     pub deregistration_delay: u32,
+    /// With --destroy: delete even while a service is registered with the target group (the
+    /// service loses its load balancer)
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Args {
@@ -148,11 +157,7 @@ impl Step for AlbUp {
     type Op = Op;
 
     fn check(args: &Args, doc: &Doc) -> Result<()> {
-        // Every run needs the core section, except --destroy of an earlier run's section
-        // (which finds the security group by the id recorded there); observe requires it.
-        if !doc.has_section("alb") {
-            doc.require::<Core>()?;
-        }
+        check_own_section(doc)?;
         if args.health_check_timeout >= args.health_check_interval {
             return Err(Error::usage(format!(
                 "--health-check-timeout {} must be less than --health-check-interval {}",
@@ -187,74 +192,24 @@ impl Step for AlbUp {
         Ok(())
     }
 
-    async fn observe(cx: &Cx, _args: &Args) -> Result<Observed> {
-        let core: Core = if cx.plan_only() {
-            cx.doc.require()?
-        } else {
-            cx.doc.require_applied()?
-        };
-        let names = Names::for_app(&cx.app);
-        if core.vpc_id == PLANNED {
-            return Ok(Observed {
-                core,
-                core_planned: true,
-                lb: None,
-                tg: None,
-                sg: None,
-            });
-        }
-        let elb = Client::new(&cx.sdk);
-        let ec2 = aws_sdk_ec2::Client::new(&cx.sdk);
-        let sg_names = [names.sg.as_str()];
-        let (lb, tg, mut groups) = futures::try_join!(
-            observe::load_balancer(&elb, &names.lb),
-            observe::target_group(&elb, &names.tg),
-            security_groups::find(&ec2, &core.vpc_id, &sg_names),
-        )?;
-        Ok(Observed {
-            sg: groups.remove(&names.sg),
-            core,
-            core_planned: false,
-            lb,
-            tg,
-        })
+    /// An up or plan run needs the core section; `--destroy` finds everything by name and
+    /// tags, so it needs only the identity.
+    fn check_inputs(_args: &Args, doc: &Doc) -> Result<()> {
+        doc.require::<Core>()?;
+        Ok(())
+    }
+
+    async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
+        observe::observe(cx, args).await
     }
 
     fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
         let want = Want::new(&cx.app, args, &now.core);
-        model::diff(&want, now, &owns_fn(cx))
+        diff::diff(&want, now, &owns_fn(cx))
     }
 
     fn planned(cx: &Cx, args: &Args, now: &Observed, _plan: &Plan<Op>) -> Result<Alb> {
-        let want = Want::new(&cx.app, args, &now.core);
-        let planned = || PLANNED.to_owned();
-        let tg_arn = now.tg.as_ref().map(|t| t.arn.clone());
-        let listener_arns = want
-            .listeners(tg_arn.as_deref())
-            .iter()
-            .map(|w| {
-                now.lb
-                    .as_ref()
-                    .and_then(|lb| lb.listeners.iter().find(|l| l.port == w.port))
-                    .map_or_else(planned, |l| l.arn.clone())
-            })
-            .collect();
-        let dns_name = now.lb.as_ref().map_or_else(planned, |l| l.dns_name.clone());
-        Ok(Alb {
-            name: want.names.lb.clone(),
-            arn: now.lb.as_ref().map_or_else(planned, |l| l.arn.clone()),
-            hosted_zone_id: now
-                .lb
-                .as_ref()
-                .map_or_else(planned, |l| l.hosted_zone_id.clone()),
-            security_group_id: now.sg.as_ref().map_or_else(planned, |g| g.id.clone()),
-            target_group_name: want.names.tg.clone(),
-            target_group_arn: tg_arn.unwrap_or_else(planned),
-            listener_arns,
-            container_port: args.container_port,
-            url: url(&want, &dns_name),
-            dns_name,
-        })
+        Ok(diff::planned(&Want::new(&cx.app, args, &now.core), now))
     }
 
     async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Result<Alb> {
@@ -263,7 +218,7 @@ impl Step for AlbUp {
         Ok(Alb {
             name: want.names.lb.clone(),
             arn: done.lb_arn,
-            url: url(&want, &done.dns_name),
+            url: diff::url(&want, &done.dns_name),
             dns_name: done.dns_name,
             hosted_zone_id: done.hosted_zone_id,
             security_group_id: done.sg_id,
@@ -274,24 +229,26 @@ impl Step for AlbUp {
         })
     }
 
-    async fn destroy(cx: &Cx, _args: &Args) -> Result<()> {
-        let names = Names::for_app(&cx.app);
-        let core = cx.doc.section::<Core>().ok().flatten();
-        let vpc = core
-            .as_ref()
-            .map(|c| c.vpc_id.as_str())
-            .filter(|v| *v != PLANNED);
-        apply::destroy(cx, &names, vpc).await
+    async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
+        destroy::destroy(cx, args).await
     }
 }
 
-fn url(want: &Want, dns_name: &str) -> String {
-    let scheme = if want.https.is_some() {
-        "https"
-    } else {
-        "http"
+/// The values of the document's own section that later steps read (svc-up takes the
+/// container port from it): a bad one is refused, not carried on.
+fn check_own_section(doc: &Doc) -> Result<()> {
+    let Some(alb) = doc.raw_section("alb").filter(|v| !v.is_null()) else {
+        return Ok(());
     };
-    format!("{scheme}://{dns_name}")
+    if let Some(port) = alb.get("container_port") {
+        let ok = port.as_u64().is_some_and(|p| (1..=65535).contains(&p));
+        if !ok {
+            return Err(Error::usage(format!(
+                "alb.container_port in the document is {port}, not a port from 1 to 65535; fix the document (or remove the alb section and rerun alb-up)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,15 +3,14 @@
 //!
 //! Load balancer and target group names are at most 32 letters, digits and hyphens, with no
 //! leading or trailing hyphen; a load balancer's must not start with `internal-`. A name that
-//! breaks a rule is made valid the same way every time: cleaned, cut, and suffixed with a
-//! short hash of the wanted name, so reruns find the same resource and two long app names
-//! that share a prefix still get different names.
+//! breaks a rule is made valid the same way every time (the kit's one shortener: cut, and
+//! suffixed with a short hash of the wanted name), so reruns find the same resource and two
+//! long app names that share a prefix still get different names.
 
-use sha2::{Digest, Sha256};
+use kit::names::{HASH_LEN, digest, shorten};
 
 /// AWS's limit for load balancer and target group names.
 pub const MAX: usize = 32;
-const HASH_LEN: usize = 8;
 
 /// The names of everything alb-up makes for one app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +41,7 @@ pub fn is_valid(name: &str, lb: bool) -> bool {
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--")
-        && !(lb && name.to_ascii_lowercase().starts_with("internal-"))
+        && (!lb || !name.to_ascii_lowercase().starts_with("internal-"))
 }
 
 /// `wanted` if AWS accepts it, else a valid name derived from it deterministically.
@@ -50,11 +49,6 @@ pub fn elb_name(wanted: &str, lb: bool) -> String {
     if is_valid(wanted, lb) {
         return wanted.to_owned();
     }
-    let hash: String = Sha256::digest(wanted.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()[..HASH_LEN]
-        .to_owned();
     // Letters, digits and single hyphens only.
     let mut clean = String::new();
     for c in wanted.chars() {
@@ -66,14 +60,19 @@ pub fn elb_name(wanted: &str, lb: bool) -> String {
     if lb && clean.to_ascii_lowercase().starts_with("internal-") {
         clean.replace_range(..9, "int-");
     }
+    if clean == wanted {
+        // Only too long (an app name of up to 48 characters).
+        return shorten(wanted, MAX);
+    }
+    // Characters were replaced: the wanted name's hash keeps two such names apart.
     let mut stem: String = clean.chars().take(MAX - HASH_LEN - 1).collect();
     while stem.ends_with('-') {
         stem.pop();
     }
     if stem.is_empty() {
-        format!("alb-{hash}")
+        format!("alb-{}", digest(wanted))
     } else {
-        format!("{stem}-{hash}")
+        format!("{stem}-{}", digest(wanted))
     }
 }
 
@@ -91,17 +90,22 @@ mod tests {
 
     #[test]
     fn long_names_are_cut_and_hashed_deterministically() {
-        let app = "a-very-long-application-name-for-tests1"; // 39
-        let app40 = format!("{app}x");
-        let n = Names::for_app(&app40);
-        assert!(is_valid(&n.lb, true), "{}", n.lb);
-        assert!(is_valid(&n.tg, false), "{}", n.tg);
-        assert_eq!(n.lb.len(), MAX);
-        assert_ne!(n.lb, n.tg);
-        assert_eq!(n, Names::for_app(&app40), "same input, same names");
+        // The longest app name the CLI allows.
+        for app in [
+            "a-very-long-application-name-for-tests1x".to_owned(),
+            "b".repeat(48),
+            format!("{}-x", "c".repeat(45)),
+        ] {
+            let n = Names::for_app(&app);
+            assert!(is_valid(&n.lb, true), "{}", n.lb);
+            assert!(is_valid(&n.tg, false), "{}", n.tg);
+            assert_eq!(n.lb.len(), MAX);
+            assert_ne!(n.lb, n.tg);
+            assert_eq!(n, Names::for_app(&app), "same input, same names");
+        }
         assert_ne!(
-            Names::for_app(app).lb,
-            n.lb,
+            Names::for_app("a-very-long-application-name-for-tests1").lb,
+            Names::for_app("a-very-long-application-name-for-tests1x").lb,
             "a shared prefix still differs"
         );
         // 30 characters: the ALB name fits, the target group's does not.

@@ -1,25 +1,154 @@
 //! Read-only calls: the load balancer, target group and security group, found by their
-//! deterministic names, looked up concurrently.
+//! deterministic names, side by side (each one's details in a second round, also side by
+//! side); and the certificate, when a listener would take it on.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Listener};
-use kit::{AwsContext, Error, Result, aws};
+use kit::{AwsContext, Cx, PLANNED, Result};
+use security_groups::Group;
+use stackdoc::Core;
 
-use crate::model::{DefaultAction, HealthCheck, LbNow, ListenerNow, TgNow};
+use crate::Args;
+use crate::diff::{DefaultAction, HealthCheck};
+use crate::names::Names;
+
+/// One listener as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerNow {
+    pub arn: String,
+    pub port: u16,
+    pub protocol: String,
+    pub ssl_policy: Option<String>,
+    pub certificate: Option<String>,
+    pub action: DefaultAction,
+}
+
+/// The load balancer as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbNow {
+    pub arn: String,
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+    pub state: String,
+    pub scheme: String,
+    pub lb_type: String,
+    pub vpc_id: String,
+    pub subnets: BTreeSet<String>,
+    pub security_groups: BTreeSet<String>,
+    pub attrs: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub listeners: Vec<ListenerNow>,
+}
+
+/// The target group as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TgNow {
+    pub arn: String,
+    pub protocol: String,
+    pub port: i32,
+    pub target_type: String,
+    pub vpc_id: String,
+    pub health_check: HealthCheck,
+    pub attrs: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An ACM certificate's status ("ISSUED"), None when ACM does not know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertNow {
+    pub arn: String,
+    pub status: Option<String>,
+}
+
+/// Everything alb-up looks at.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub core: Core,
+    /// The core section is a plan: nothing downstream of it exists yet.
+    pub core_planned: bool,
+    pub lb: Option<LbNow>,
+    pub tg: Option<TgNow>,
+    pub sg: Option<Group>,
+    /// Read only when a listener would take on a certificate it does not have yet.
+    pub certificate: Option<CertNow>,
+}
+
+pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
+    let core: Core = cx.upstream()?;
+    let names = Names::for_app(&cx.app);
+    if core.vpc_id == PLANNED {
+        return Ok(Observed {
+            core,
+            core_planned: true,
+            lb: None,
+            tg: None,
+            sg: None,
+            certificate: None,
+        });
+    }
+    let elb = Client::new(&cx.sdk);
+    let ec2 = aws_sdk_ec2::Client::new(&cx.sdk);
+    let sg_names = [names.sg.as_str()];
+    let (lb, tg, mut groups) = futures::try_join!(
+        load_balancer(&elb, &names.lb),
+        target_group(&elb, &names.tg),
+        security_groups::find(&ec2, &core.vpc_id, &sg_names),
+    )?;
+    let on_443 = lb
+        .as_ref()
+        .and_then(|l| l.listeners.iter().find(|l| l.port == 443))
+        .and_then(|l| l.certificate.as_deref());
+    let certificate = match args.certificate_arn.as_deref() {
+        Some(arn) if on_443 != Some(arn) && is_acm(arn) => Some(certificate(cx, arn).await?),
+        _ => None,
+    };
+    Ok(Observed {
+        sg: groups.remove(&names.sg),
+        core,
+        core_planned: false,
+        lb,
+        tg,
+        certificate,
+    })
+}
+
+pub fn is_acm(arn: &str) -> bool {
+    arn.split(':').nth(2) == Some("acm")
+}
+
+/// An ACM certificate's status (one DescribeCertificate).
+async fn certificate(cx: &Cx, arn: &str) -> Result<CertNow> {
+    let acm = aws_sdk_acm::Client::new(&cx.sdk);
+    let found = acm
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .found(format!(
+            "reading certificate {arn} (ACM DescribeCertificate)"
+        ))?;
+    Ok(CertNow {
+        arn: arn.to_owned(),
+        status: found.map(|out| {
+            out.certificate()
+                .and_then(|c| c.status())
+                .map_or_else(|| "UNKNOWN".to_owned(), |s| s.as_str().to_owned())
+        }),
+    })
+}
 
 /// The load balancer named `name`, with its attributes, listeners and tags; None if absent.
 pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>> {
-    let found = match client.describe_load_balancers().names(name).send().await {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "describing load balancer {name}: {}",
-                aws::describe(&e)
-            )));
-        }
+    let Some(found) = client
+        .describe_load_balancers()
+        .names(name)
+        .send()
+        .await
+        .found(format!("describing load balancer {name}"))?
+    else {
+        return Ok(None);
     };
     let Some(lb) = found
         .load_balancers()
@@ -38,14 +167,7 @@ pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>>
                 .await
                 .ctx(format!("reading the attributes of load balancer {name}"))
         },
-        async {
-            client
-                .describe_listeners()
-                .load_balancer_arn(&arn)
-                .send()
-                .await
-                .ctx(format!("describing the listeners of load balancer {name}"))
-        },
+        listeners_of(client, &arn, name),
         tags_of(client, &arn, name),
     )?;
     Ok(Some(LbNow {
@@ -77,22 +199,32 @@ pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>>
             .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
             .collect(),
         tags,
-        listeners: listeners.listeners().iter().map(listener_of).collect(),
+        listeners,
         arn,
     }))
 }
 
+/// The listeners of a load balancer.
+pub async fn listeners_of(client: &Client, arn: &str, name: &str) -> Result<Vec<ListenerNow>> {
+    let out = client
+        .describe_listeners()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .ctx(format!("describing the listeners of load balancer {name}"))?;
+    Ok(out.listeners().iter().map(listener_of).collect())
+}
+
 /// The target group named `name`, with its attributes and tags; None if absent.
 pub async fn target_group(client: &Client, name: &str) -> Result<Option<TgNow>> {
-    let found = match client.describe_target_groups().names(name).send().await {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "describing target group {name}: {}",
-                aws::describe(&e)
-            )));
-        }
+    let Some(found) = client
+        .describe_target_groups()
+        .names(name)
+        .send()
+        .await
+        .found(format!("describing target group {name}"))?
+    else {
+        return Ok(None);
     };
     let Some(tg) = found
         .target_groups()
@@ -172,7 +304,7 @@ async fn tags_of(client: &Client, arn: &str, name: &str) -> Result<BTreeMap<Stri
         .collect())
 }
 
-fn listener_of(l: &Listener) -> ListenerNow {
+pub fn listener_of(l: &Listener) -> ListenerNow {
     ListenerNow {
         arn: l.listener_arn().unwrap_or_default().to_owned(),
         port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),

@@ -206,11 +206,9 @@ impl Step for DbUp {
     /// A restored cluster runs its snapshot's engine version: that is the setting in effect.
     fn settings(cx: &Cx, args: &Args, now: &Observed) -> Map<String, Value> {
         let mut settings = cx.settings.clone();
-        if let (None, Some(_), Some(snapshot)) = (
-            &now.cluster,
-            &args.restore_from_snapshot,
-            &now.snapshot,
-        ) {
+        if let (None, Some(_), Some(snapshot)) =
+            (&now.cluster, &args.restore_from_snapshot, &now.snapshot)
+        {
             settings.insert(
                 "engine-version".into(),
                 Value::String(snapshot.engine_version.clone()),

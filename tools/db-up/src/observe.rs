@@ -222,7 +222,19 @@ pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
     let (value, engine, network, other_cluster) = futures::try_join!(
         async {
             match (&upstream.password_secret, needs_value) {
-                (Some(arn), true) => secret::read_current(&c.sm, arn).await.map(Some),
+                (Some(arn), true) => match secret::read_current(&c.sm, arn).await {
+                    // A plan ahead of secrets-init: the secret it will restore from its
+                    // recovery window cannot be read yet (AWS: InvalidRequestException,
+                    // "marked deleted"); the rules are checked again when applying.
+                    Err(e)
+                        if cx.plan_only()
+                            && cx.doc.is_planned("secrets")
+                            && e.is_code("InvalidRequestException") =>
+                    {
+                        Ok(None)
+                    }
+                    read => read.map(Some),
+                },
                 _ => Ok(None),
             }
         },

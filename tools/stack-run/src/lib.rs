@@ -101,6 +101,11 @@ impl Env {
     }
 }
 
+/// The full command line, as the shell completions and the man page show it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -110,7 +115,11 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             let first = e.render().to_string();
-            let first = first.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+            let first = first
+                .lines()
+                .next()
+                .unwrap_or("bad usage")
+                .trim_start_matches("error: ");
             eprintln!("stack-run: error: {first} (see stack-run --help)");
             return ExitCode::from(2);
         }
@@ -137,7 +146,11 @@ pub fn main() -> ExitCode {
                     s.section,
                     s.target,
                     s.var,
-                    if s.needs.is_empty() { "-".into() } else { s.needs.join(",") }
+                    if s.needs.is_empty() {
+                        "-".into()
+                    } else {
+                        s.needs.join(",")
+                    }
                 );
             }
             ("steps", Ok(()))

@@ -20,7 +20,8 @@ impl Progress {
         let tty = std::io::stderr().is_terminal();
         Progress {
             who,
-            bars: tty.then(|| Arc::new(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))),
+            bars: tty
+                .then(|| Arc::new(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))),
         }
     }
 

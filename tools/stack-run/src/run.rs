@@ -34,9 +34,14 @@ type Result<T> = std::result::Result<T, Fail>;
 
 fn load(stack: &Path) -> Result<Doc> {
     match std::fs::read_to_string(stack) {
-        Ok(text) => Doc::parse(&text).map_err(|e| Fail::new(2, format!("{}: {e}", stack.display()))),
+        Ok(text) => {
+            Doc::parse(&text).map_err(|e| Fail::new(2, format!("{}: {e}", stack.display())))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Doc::new()),
-        Err(e) => Err(Fail::new(2, format!("cannot read {}: {e}", stack.display()))),
+        Err(e) => Err(Fail::new(
+            2,
+            format!("cannot read {}: {e}", stack.display()),
+        )),
     }
 }
 
@@ -45,13 +50,19 @@ fn save(stack: &Path, doc: &Doc) -> Result<()> {
     let tmp = stack.with_extension("json.next");
     std::fs::write(&tmp, doc.to_pretty())
         .and_then(|()| std::fs::rename(&tmp, stack))
-        .map_err(|e| Fail::new(1, format!("cannot save the document to {}: {e}", stack.display())))
+        .map_err(|e| {
+            Fail::new(
+                1,
+                format!("cannot save the document to {}: {e}", stack.display()),
+            )
+        })
 }
 
 /// Join a step's output into the stack's document: its own section, and the identity it
 /// established (app, region, account, tags), which must agree with what is there.
 fn join(master: &mut Doc, step: &StepDef, ran: &Ran) -> std::result::Result<(), String> {
-    let out = Doc::parse(&ran.stdout).map_err(|e| format!("{}'s output is not a stack document ({e})", step.tool))?;
+    let out = Doc::parse(&ran.stdout)
+        .map_err(|e| format!("{}'s output is not a stack document ({e})", step.tool))?;
     if ran.stdout.trim().is_empty() {
         return Err(format!("{} printed no document", step.tool));
     }
@@ -125,7 +136,8 @@ impl Planned {
 /// counts come from each step's `--plan-json`.
 fn plan_chain(env: &Env, steps: &[StepDef], start: &Doc, progress: &Progress) -> Result<Planned> {
     let dir = std::env::temp_dir().join(format!("stack-run-plan-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Fail::new(1, format!("cannot make {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Fail::new(1, format!("cannot make {}: {e}", dir.display())))?;
     let result = (|| {
         let mut planned = Planned {
             doc: start.to_pretty(),
@@ -139,7 +151,10 @@ fn plan_chain(env: &Env, steps: &[StepDef], start: &Doc, progress: &Progress) ->
             if !ran.ok() {
                 return Err(Fail::new(
                     ran.code,
-                    format!("{} --plan failed (exit {}); nothing was changed", step.tool, ran.code),
+                    format!(
+                        "{} --plan failed (exit {}); nothing was changed",
+                        step.tool, ran.code
+                    ),
                 ));
             }
             let plan: Value = std::fs::read_to_string(&json_path)
@@ -187,22 +202,32 @@ pub fn up(env: &Env, steps: &[StepDef]) -> Result<()> {
     let planned = plan_chain(env, steps, &doc, &progress)?;
     progress.say(&planned.line());
     if !planned.has_work() {
-        progress.say(&format!("no changes; the stack is up; the document is {}", env.stack.display()));
+        progress.say(&format!(
+            "no changes; the stack is up; the document is {}",
+            env.stack.display()
+        ));
         print_url(&doc);
         return Ok(());
     }
     if !env.auto_approve && interactive() && !confirm("up: apply these changes?") {
-        return Err(Fail::new(2, "not confirmed; nothing was changed (AUTO_APPROVE=1 or --yes skips the question)"));
+        return Err(Fail::new(
+            2,
+            "not confirmed; nothing was changed (AUTO_APPROVE=1 or --yes skips the question)",
+        ));
     }
 
     apply(env, steps, &mut doc, &progress)?;
 
     if env.no_wait {
-        progress.say("not waiting for the database, the pipeline's first run or the rollout (NO_WAIT)");
+        progress
+            .say("not waiting for the database, the pipeline's first run or the rollout (NO_WAIT)");
     } else {
         finish(env, steps, &mut doc, &progress)?;
     }
-    progress.say(&format!("the stack is up; the document is {}", env.stack.display()));
+    progress.say(&format!(
+        "the stack is up; the document is {}",
+        env.stack.display()
+    ));
     print_url(&doc);
     Ok(())
 }
@@ -230,14 +255,12 @@ fn apply(env: &Env, steps: &[StepDef], doc: &mut Doc, progress: &Progress) -> Re
 /// pipeline's run and the rollout), side by side.
 fn finish(env: &Env, steps: &[StepDef], doc: &mut Doc, progress: &Progress) -> Result<()> {
     run_scheduled(env, steps, doc, progress, |step| {
-        step.finish
-            .as_ref()
-            .map(|flags| {
-                let mut args = flags.clone();
-                args.extend(step.flags.iter().cloned());
-                args.extend(step.env_args());
-                args
-            })
+        step.finish.as_ref().map(|flags| {
+            let mut args = flags.clone();
+            args.extend(step.flags.iter().cloned());
+            args.extend(step.env_args());
+            args
+        })
     })
 }
 
@@ -303,7 +326,8 @@ fn run_scheduled(
                 });
                 continue;
             }
-            match join(doc, step, &ran).and_then(|()| save(&env.stack, doc).map_err(|f| f.message)) {
+            match join(doc, step, &ran).and_then(|()| save(&env.stack, doc).map_err(|f| f.message))
+            {
                 Ok(()) => {
                     done.insert(step.section.clone());
                 }
@@ -353,7 +377,10 @@ pub fn down(env: &Env, steps: &[StepDef]) -> Result<()> {
         && interactive()
         && !confirm(&format!("down: destroy every step of {who}?"))
     {
-        return Err(Fail::new(2, "not confirmed; nothing was changed (AUTO_APPROVE=1 or --yes skips the question)"));
+        return Err(Fail::new(
+            2,
+            "not confirmed; nothing was changed (AUTO_APPROVE=1 or --yes skips the question)",
+        ));
     }
     for step in steps.iter().rev() {
         let args = args_for(step, &["--destroy"], false, &[])
@@ -372,7 +399,8 @@ pub fn down(env: &Env, steps: &[StepDef]) -> Result<()> {
                 ),
             ));
         }
-        join(&mut doc, step, &ran).map_err(|why| Fail::new(1, format!("joining {}'s output failed: {why}", step.tool)))?;
+        join(&mut doc, step, &ran)
+            .map_err(|why| Fail::new(1, format!("joining {}'s output failed: {why}", step.tool)))?;
         save(&env.stack, &doc)?;
     }
     progress.say(&format!(
@@ -396,7 +424,9 @@ pub fn step(env: &Env, steps: &[StepDef], name: &str, extra: &[String]) -> Resul
     let mut doc = load(&env.stack)?;
     let args = args_for(step, &[], false, extra);
     // A plan writes a planned section: shown, never saved over the document.
-    let planning = args.iter().any(|a| a == "--plan" || a.starts_with("--plan-json"));
+    let planning = args
+        .iter()
+        .any(|a| a == "--plan" || a.starts_with("--plan-json"));
     let ran = child::run(&env.bin, &step.tool, &args, &doc.to_pretty(), &progress);
     if !ran.ok() {
         return Err(Fail::new(
@@ -412,6 +442,7 @@ pub fn step(env: &Env, steps: &[StepDef], name: &str, extra: &[String]) -> Resul
     if planning {
         return Ok(());
     }
-    join(&mut doc, step, &ran).map_err(|why| Fail::new(1, format!("joining {}'s output failed: {why}", step.tool)))?;
+    join(&mut doc, step, &ran)
+        .map_err(|why| Fail::new(1, format!("joining {}'s output failed: {why}", step.tool)))?;
     save(&env.stack, &doc)
 }

@@ -57,6 +57,80 @@ print(arn)
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// An ACM certificate requested with DNS validation: PENDING_VALIDATION until validated, as
+/// on AWS. Returns its ARN.
+pub fn request_certificate(emu: &Emulator, domain: &str) -> String {
+    let script = r#"
+import sys, boto3
+url, region, domain = sys.argv[1:4]
+acm = boto3.client("acm", endpoint_url=url, region_name=region,
+                   aws_access_key_id="test", aws_secret_access_key="test")
+arn = acm.request_certificate(DomainName=domain, ValidationMethod="DNS")["CertificateArn"]
+assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "PENDING_VALIDATION"
+print(arn)
+"#;
+    let python = testkit::root().join("emulator/.venv/bin/python");
+    let out = Command::new(python)
+        .args(["-c", script, &emu.url, testkit::REGION, domain])
+        .output()
+        .expect("run the emulator's python");
+    assert!(
+        out.status.success(),
+        "requesting a certificate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// An ECS service in `cluster` attached to the target group (desired count 0: no tasks),
+/// as svc-up would make it.
+pub fn service_on_target_group(emu: &Emulator, cluster: &str, name: &str, tg_arn: &str) {
+    let ecs = testkit::ecs::Client::new(&emu.sdk());
+    emu.block_on(async {
+        let td = ecs
+            .register_task_definition()
+            .family(name)
+            .requires_compatibilities(testkit::ecs::types::Compatibility::Fargate)
+            .network_mode(testkit::ecs::types::NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                testkit::ecs::types::ContainerDefinition::builder()
+                    .name("backstage")
+                    .image("public.ecr.aws/nginx/nginx:latest")
+                    .port_mappings(
+                        testkit::ecs::types::PortMapping::builder()
+                            .container_port(7007)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("register a task definition");
+        let td_arn = td
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .unwrap()
+            .to_owned();
+        ecs.create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(td_arn)
+            .desired_count(0)
+            .load_balancers(
+                testkit::ecs::types::LoadBalancer::builder()
+                    .target_group_arn(tg_arn)
+                    .container_name("backstage")
+                    .container_port(7007)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("create a service");
+    });
+}
+
 pub fn elb(emu: &Emulator) -> elbv2::Client {
     elbv2::Client::new(&emu.sdk())
 }

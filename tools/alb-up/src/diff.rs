@@ -1,15 +1,17 @@
-//! What should exist (from the flags and the `core` section), what does (as observed), and
-//! the pure diff between them.
+//! What should exist (from the flags and the `core` section), and the pure diff between that
+//! and what observe found: per resource create / update (fields) / delete / unchanged, and the
+//! section a plan leads to. Every refusal that needs no write is made here, before apply.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use kit::{Error, Plan, Result, field};
-use security_groups::{Group, Peer, Rule, Rules};
-use stackdoc::Core;
+use kit::{Error, PLANNED, Plan, Result, field};
+use security_groups::{Peer, Rule, Rules};
+use stackdoc::{Alb, Core};
 
 use crate::Args;
 use crate::names::Names;
+use crate::observe::{ListenerNow, Observed};
 
 pub const ATTR_DELETION_PROTECTION: &str = "deletion_protection.enabled";
 pub const ATTR_DROP_INVALID_HEADERS: &str = "routing.http.drop_invalid_header_fields.enabled";
@@ -87,56 +89,26 @@ pub struct ListenerWant {
     pub action: DefaultAction,
 }
 
-/// One listener as found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListenerNow {
-    pub arn: String,
-    pub port: u16,
-    pub protocol: String,
-    pub ssl_policy: Option<String>,
-    pub certificate: Option<String>,
-    pub action: DefaultAction,
-}
-
-/// The load balancer as found.
-#[derive(Debug, Clone)]
-pub struct LbNow {
-    pub arn: String,
-    pub dns_name: String,
-    pub hosted_zone_id: String,
-    pub state: String,
-    pub scheme: String,
-    pub lb_type: String,
-    pub vpc_id: String,
-    pub subnets: BTreeSet<String>,
-    pub security_groups: BTreeSet<String>,
-    pub attrs: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    pub listeners: Vec<ListenerNow>,
-}
-
-/// The target group as found.
-#[derive(Debug, Clone)]
-pub struct TgNow {
-    pub arn: String,
-    pub protocol: String,
-    pub port: i32,
-    pub target_type: String,
-    pub vpc_id: String,
-    pub health_check: HealthCheck,
-    pub attrs: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// Everything alb-up looks at.
-#[derive(Debug)]
-pub struct Observed {
-    pub core: Core,
-    /// The core section is a plan: nothing downstream of it exists yet.
-    pub core_planned: bool,
-    pub lb: Option<LbNow>,
-    pub tg: Option<TgNow>,
-    pub sg: Option<Group>,
+/// The fields of a listener that differ from what it should be (empty: it is right).
+pub fn listener_changes(l: &ListenerNow, w: &ListenerWant) -> Vec<kit::Field> {
+    let mut fields = Vec::new();
+    if l.protocol != w.protocol {
+        fields.push(field("protocol", &l.protocol, &w.protocol));
+    }
+    if l.ssl_policy != w.ssl_policy && w.ssl_policy.is_some() {
+        fields.push(field("ssl_policy", opt(&l.ssl_policy), opt(&w.ssl_policy)));
+    }
+    if l.certificate != w.certificate && w.certificate.is_some() {
+        fields.push(field(
+            "certificate",
+            opt(&l.certificate),
+            opt(&w.certificate),
+        ));
+    }
+    if l.action != w.action {
+        fields.push(field("default_action", &l.action, &w.action));
+    }
+    fields
 }
 
 /// Everything alb-up wants.
@@ -150,6 +122,7 @@ pub struct Want {
     pub health_check: HealthCheck,
     pub deregistration_delay: u32,
     pub lb_attrs: BTreeMap<String, String>,
+    /// (certificate ARN, TLS policy) of the 443 listener.
     pub https: Option<(String, String)>,
 }
 
@@ -237,7 +210,7 @@ impl Want {
 }
 
 /// What apply does to one resource.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     SgCreate,
     SgRules,
@@ -258,18 +231,45 @@ pub enum Op {
     Keep,
 }
 
+/// The core section as alb-up needs it: an ALB needs subnets in at least two availability
+/// zones, and the egress rules need the private subnets' CIDRs. Checked before any write.
+/// <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#availability-zones>
+pub fn check_core(core: &Core) -> Result<()> {
+    let azs: BTreeSet<&str> = core.public_subnets.iter().map(|s| s.az.as_str()).collect();
+    if azs.len() < 2 {
+        return Err(Error::usage(format!(
+            "the core section's public subnets span {} availability zone{} ({}), but a load balancer needs subnets in at least two; rerun core-up with --azs 2 or more",
+            azs.len(),
+            if azs.len() == 1 { "" } else { "s" },
+            azs.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    for s in core.subnets() {
+        if s.cidr.parse::<ipnet::Ipv4Net>().is_err() {
+            return Err(Error::usage(format!(
+                "the core section's subnet {} has CIDR '{}', which is not an IPv4 network; rerun core-up to rewrite the section",
+                s.id, s.cidr
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn owned_or_refuse(
     owns: &dyn Fn(&BTreeMap<String, String>) -> bool,
     tags: &BTreeMap<String, String>,
     what: &str,
 ) -> Result<()> {
     if owns(tags) {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "{what} exists but was not created by alb-up for this app (it lacks the stagehand tags); delete or rename it, or choose another --app"
-        )))
+        return Ok(());
     }
+    let other = tags.get(kit::TAG_APP).map_or_else(
+        || "it lacks the stagehand tags".to_owned(),
+        |app| format!("it belongs to app {app}"),
+    );
+    Err(Error::usage(format!(
+        "{what} exists but was not created by alb-up for this app ({other}); delete or rename it, or choose another --app"
+    )))
 }
 
 /// The plan: per resource create / update (fields) / delete / unchanged. Pure.
@@ -278,6 +278,28 @@ pub fn diff(
     now: &Observed,
     owns: &dyn Fn(&BTreeMap<String, String>) -> bool,
 ) -> Result<Plan<Op>> {
+    if !now.core_planned {
+        check_core(&now.core)?;
+    }
+    // A certificate the new listener would take on must exist and be issued: otherwise the
+    // site would go down with 80 redirecting to a 443 that cannot be made.
+    if let Some(cert) = &now.certificate {
+        match cert.status.as_deref() {
+            Some("ISSUED") => {}
+            None => {
+                return Err(Error::usage(format!(
+                    "certificate {} does not exist in ACM (in this account and region); request or import it, or pass another --certificate-arn",
+                    cert.arn
+                )));
+            }
+            Some(status) => {
+                return Err(Error::usage(format!(
+                    "certificate {} is {status}, not ISSUED; a listener needs an issued certificate: complete its validation (or renew it) and rerun",
+                    cert.arn
+                )));
+            }
+        }
+    }
     let n = &want.names;
     let mut plan = Plan::new();
 
@@ -404,29 +426,12 @@ pub fn diff(
     // Listeners.
     let tg_arn = now.tg.as_ref().map(|t| t.arn.as_str());
     let existing: &[ListenerNow] = now.lb.as_ref().map_or(&[], |lb| &lb.listeners);
-    let wanted = want.listeners(tg_arn);
-    for w in &wanted {
+    for w in &want.listeners(tg_arn) {
         let res = format!("listener {}:{}", n.lb, w.port);
         match existing.iter().find(|l| l.port == w.port) {
             None => plan.create(res, Op::ListenerCreate(w.clone())),
             Some(l) => {
-                let mut fields: Vec<kit::Field> = Vec::new();
-                if l.protocol != w.protocol {
-                    fields.push(field("protocol", &l.protocol, &w.protocol));
-                }
-                if l.ssl_policy != w.ssl_policy && w.ssl_policy.is_some() {
-                    fields.push(field("ssl_policy", opt(&l.ssl_policy), opt(&w.ssl_policy)));
-                }
-                if l.certificate != w.certificate && w.certificate.is_some() {
-                    fields.push(field(
-                        "certificate",
-                        opt(&l.certificate),
-                        opt(&w.certificate),
-                    ));
-                }
-                if l.action != w.action {
-                    fields.push(field("default_action", &l.action, &w.action));
-                }
+                let fields = listener_changes(l, w);
                 if fields.is_empty() {
                     plan.unchanged(res, Op::Keep);
                 } else {
@@ -447,6 +452,48 @@ pub fn diff(
     Ok(plan)
 }
 
+/// The section a `--plan` run writes: real identifiers where resources exist, [`PLANNED`]
+/// where apply would create them.
+pub fn planned(want: &Want, now: &Observed) -> Alb {
+    let planned = || PLANNED.to_owned();
+    let tg_arn = now.tg.as_ref().map(|t| t.arn.clone());
+    let listener_arns = want
+        .listeners(tg_arn.as_deref())
+        .iter()
+        .map(|w| {
+            now.lb
+                .as_ref()
+                .and_then(|lb| lb.listeners.iter().find(|l| l.port == w.port))
+                .map_or_else(planned, |l| l.arn.clone())
+        })
+        .collect();
+    let dns_name = now.lb.as_ref().map_or_else(planned, |l| l.dns_name.clone());
+    Alb {
+        name: want.names.lb.clone(),
+        arn: now.lb.as_ref().map_or_else(planned, |l| l.arn.clone()),
+        hosted_zone_id: now
+            .lb
+            .as_ref()
+            .map_or_else(planned, |l| l.hosted_zone_id.clone()),
+        security_group_id: now.sg.as_ref().map_or_else(planned, |g| g.id.clone()),
+        target_group_name: want.names.tg.clone(),
+        target_group_arn: tg_arn.unwrap_or_else(planned),
+        listener_arns,
+        container_port: want.port,
+        url: url(want, &dns_name),
+        dns_name,
+    }
+}
+
+pub fn url(want: &Want, dns_name: &str) -> String {
+    let scheme = if want.https.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{dns_name}")
+}
+
 fn join(set: &BTreeSet<String>) -> String {
     if set.is_empty() {
         "(none)".into()
@@ -458,3 +505,7 @@ fn join(set: &BTreeSet<String>) -> String {
 fn opt(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("(none)")
 }
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

@@ -1,0 +1,258 @@
+//! stack-status: is the stack healthy, and what does it run? Read-only, like ecspresso's
+//! `verify` and Copilot's `svc status`. For each step in the document it reports whether
+//! every resource exists and any drift from the recorded settings, from the step's own plan
+//! (no second implementation); then Aurora's status and capacity, the service's deployments,
+//! tasks, images and target health, the pipeline's last execution by stage, and the URL.
+//!
+//! Exit 0 when healthy, 1 when something is not (each finding named), 2 for bad input.
+
+mod drift;
+mod health;
+mod output;
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use kit::{Error, Result};
+use serde_json::{Value, json};
+use stackdoc::Doc;
+use stackdoc::sections::{Alb, Db, Pipeline, Svc};
+
+const TOOL: &str = "stack-status";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = TOOL,
+    version,
+    about = "Read-only health of the stack: resources and drift (each step's own plan), Aurora, the service, the pipeline, the URL",
+    after_help = "Examples:\n  stack-status --in stack.json                 a table\n  stack-status --in stack.json --output json | jq .problems\n  make status\n\nOnly read calls are made. stdout carries the report.\nExit codes: 0 healthy; 1 something is unhealthy (named) or AWS failed; 2 bad input."
+)]
+pub struct Cli {
+    /// The stack document (default: $STACK, else stdin)
+    #[arg(long = "in", value_name = "FILE", env = "STACK")]
+    pub input: Option<PathBuf>,
+    /// A table for people, or JSON for scripts
+    #[arg(long, short, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// AWS region (default: AWS_REGION / the profile's region)
+    #[arg(long, help_heading = "AWS")]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE)
+    #[arg(long, help_heading = "AWS")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
+    #[arg(long, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+/// The full command line, as the shell completions and the man page show it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let first = e.to_string();
+            let line = first.lines().next().unwrap_or("bad usage");
+            eprintln!("{TOOL}: {line} (see {TOOL} --help)");
+            return ExitCode::from(2);
+        }
+    };
+    kit::log::init(TOOL, 0, false);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(status(&cli)) {
+        Ok(report) => {
+            match cli.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("reports serialise")
+                ),
+                Output::Table => print!("{}", output::table(&report)),
+            }
+            if report["healthy"] == true {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("{TOOL}: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The whole report; `healthy` is false when `problems` is not empty.
+pub async fn status(cli: &Cli) -> Result<Value> {
+    let text = read_doc(cli.input.as_deref())?;
+    let doc = Doc::parse(&text)?;
+    let common = kit::cli::Common {
+        region: cli.region.clone(),
+        profile: cli.profile.clone(),
+        endpoint_url: cli.endpoint_url.clone(),
+        ..Default::default()
+    };
+    kit::aws::check_config(&common)?;
+    let sdk = kit::aws::load_config(&common).await;
+    let region = kit::aws::region_of(&sdk)?;
+    if let Some(doc_region) = doc.region().filter(|r| *r != region) {
+        return Err(Error::usage(format!(
+            "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
+        )));
+    }
+    let svc: Option<Svc> = applied(&doc)?;
+    let db: Option<Db> = applied(&doc)?;
+    let alb: Option<Alb> = applied(&doc)?;
+    let pipeline: Option<Pipeline> = applied(&doc)?;
+
+    let steps: Vec<_> = stack_run::table::steps()
+        .into_iter()
+        .filter(|s| doc.has_section(&s.section))
+        .collect();
+    let bin = bin_dir();
+    let aws_flags = aws_flags(cli);
+    let plans =
+        tokio::task::spawn_blocking(move || drift::plan_steps(&bin, steps, &text, &aws_flags));
+
+    let mut problems = Vec::new();
+    let (mut p_db, mut p_svc, mut p_pipe) = (Vec::new(), Vec::new(), Vec::new());
+    let (database, service, pipe) = futures::try_join!(
+        async {
+            match &db {
+                Some(db) => health::database(&sdk, db, &mut p_db).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match &svc {
+                Some(svc) => health::service(&sdk, svc, alb.as_ref(), &mut p_svc)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match &pipeline {
+                Some(p) => health::pipeline(&sdk, p, &mut p_pipe).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )?;
+    let plans = plans
+        .await
+        .map_err(|e| Error::aws(format!("the step plans did not finish: {e}")))?;
+    for plan in &plans {
+        if let Err(e) = &plan.plan {
+            problems.push(format!("{}: {e}", plan.step.tool));
+        }
+        for change in plan.changes() {
+            problems.push(format!(
+                "{}: {}",
+                plan.step.tool,
+                output::describe_change(change)
+            ));
+        }
+    }
+    problems.extend(p_db);
+    problems.extend(p_svc);
+    problems.extend(p_pipe);
+    for step in stack_run::table::steps() {
+        if !doc.has_section(&step.section) {
+            problems.push(format!(
+                "{}: the step has not run (no {} section); run make {}",
+                step.tool, step.section, step.target
+            ));
+        }
+    }
+    let url = pipeline
+        .as_ref()
+        .map(|p| p.url.clone())
+        .or_else(|| alb.as_ref().map(|a| a.url.clone()));
+    Ok(json!({
+        "app": doc.app(),
+        "region": region,
+        "healthy": problems.is_empty(),
+        "problems": problems,
+        "steps": plans.iter().map(drift::StepPlan::to_json).collect::<Vec<_>>(),
+        "database": database,
+        "service": service,
+        "pipeline": pipe,
+        "url": url,
+    }))
+}
+
+fn applied<S: stackdoc::sections::Section>(doc: &Doc) -> Result<Option<S>> {
+    if doc.is_planned(S::NAME) {
+        return Ok(None);
+    }
+    Ok(doc.section::<S>()?)
+}
+
+/// The flags that aim a step at the same account as this run.
+fn aws_flags(cli: &Cli) -> Vec<String> {
+    let mut flags = Vec::new();
+    for (name, value) in [
+        ("--region", &cli.region),
+        ("--profile", &cli.profile),
+        ("--endpoint-url", &cli.endpoint_url),
+    ] {
+        if let Some(v) = value {
+            flags.push(name.to_owned());
+            flags.push(v.clone());
+        }
+    }
+    flags
+}
+
+/// Where the step tools are: STAGEHAND_BIN, else beside this binary (as stack-run finds them).
+fn bin_dir() -> PathBuf {
+    std::env::var_os("STAGEHAND_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from))
+        })
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn read_doc(path: Option<&Path>) -> Result<String> {
+    match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the stack document {}: {e}; pass --in FILE (or set STACK)",
+                p.display()
+            ))
+        }),
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(Error::usage(
+                    "no stack document: pass --in stack.json (or set STACK)",
+                ));
+            }
+            let mut text = String::new();
+            stdin.lock().read_to_string(&mut text).map_err(|e| {
+                Error::usage(format!("cannot read the stack document from stdin: {e}"))
+            })?;
+            Ok(text)
+        }
+    }
+}
