@@ -35,12 +35,16 @@ install: ## install every tool, its bash/zsh/fish completions and man page under
 emulator: ## install the local AWS emulator (pinned moto) into emulator/.venv
 	@scripts/emulator.sh install
 
-test: emulator build ## run every test (unit tests, tools and whole chains against per-test emulators)
-	@if command -v cargo-nextest >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --locked --no-fail-fast; \
+test: emulator build ## run every test (the emulator's own, unit tests, tools and whole chains against per-test emulators)
+	@status=0; \
+	echo "emulator: Python tests of the fidelity layer (emulator/tests)" >&2; \
+	emulator/.venv/bin/python -m unittest discover -q -s emulator/tests || status=1; \
+	if command -v cargo-nextest >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --locked --no-fail-fast || status=1; \
 	else \
-	  $(CARGO) test --workspace --locked --no-fail-fast; \
-	fi
+	  $(CARGO) test --workspace --locked --no-fail-fast || status=1; \
+	fi; \
+	exit $$status
 
 demo: emulator build ## bring the whole stack up on the local emulator and show it
 	@scripts/demo.sh

@@ -1,9 +1,12 @@
-"""The WSGI layer in front of moto: call accounting, faults, latency, control endpoints."""
+"""The WSGI layer in front of moto: call accounting, faults, latency, request validation
+(AWS's models and documented limits), control endpoints."""
 
 import io
 import json
+import os
 import threading
 import time
+from urllib.parse import parse_qsl
 
 from . import calls
 
@@ -15,7 +18,7 @@ class BadControl(ValueError):
 
 
 FAULT_KEYS = {"service", "action", "kind", "code", "message", "status", "forward", "times", "latency_ms"}
-FAULT_KINDS = {"throttle", "5xx", "drop", "latency", "error"}
+FAULT_KINDS = {"throttle", "5xx", "drop", "latency", "error", "lost"}
 
 
 class Fault:
@@ -31,7 +34,9 @@ class Fault:
             raise BadControl(f"unknown fault kind {spec.get('kind')!r}; known: {', '.join(sorted(FAULT_KINDS))}")
         self.service = spec.get("service", "*")
         self.action = spec.get("action", "*")
-        self.kind = spec.get("kind", "throttle")  # throttle | 5xx | drop | latency | error
+        # throttle | 5xx | drop | latency | error | lost (the call is applied, then the answer
+        # is dropped with the connection, so the client retries an applied call)
+        self.kind = spec.get("kind", "throttle")
         # kind "error": answer this code/message/status; with "forward", moto handles the
         # request first (so "someone else created it in between" can be staged).
         self.code = spec.get("code", "InternalFailure")
@@ -54,6 +59,7 @@ class Layer:
         self.log = []  # one dict per AWS call, in arrival order
         self.faults = []
         self.latency_ms = 0
+        self.checks = Checks()
 
     # ---------------------------------------------------------------- WSGI entry
     def __call__(self, environ, start_response):
@@ -62,19 +68,33 @@ class Layer:
             return self.control(environ, start_response, path[len(CONTROL):])
         body = _read_body(environ)
         service, region, action, params = calls.classify(environ, body)
-        if not path.startswith("/moto-api"):
-            fault = self.record(service, region, action, params)
-            delay = self.latency_ms + (fault.latency_ms if fault else 0)
-            if delay:
-                time.sleep(delay / 1000)
-            if fault and fault.kind != "latency":
-                if fault.forward:
-                    _drain(self.moto_app(environ, lambda *a, **k: None))
-                return _fault_response(fault, environ, service, start_response)
-        if path == "/moto-api/reset":
-            from . import fidelity
+        if path.startswith("/moto-api"):
+            if path == "/moto-api/reset":
+                from . import fidelity
 
-            fidelity.reset()
+                fidelity.reset()
+            return self.moto_app(environ, start_response)
+        fault = self.record(service, region, action, params)
+        delay = self.latency_ms + (fault.latency_ms if fault else 0)
+        if delay:
+            time.sleep(delay / 1000)
+        if fault and fault.kind == "lost":
+            _drain(self.serve(environ, lambda *a, **k: None, body, service, region, action))
+            return _drop(environ, start_response)
+        if fault and fault.kind != "latency":
+            if fault.forward:
+                _drain(self.serve(environ, lambda *a, **k: None, body, service, region, action))
+            return _fault_response(fault, environ, service, start_response)
+        return self.serve(environ, start_response, body, service, region, action)
+
+    def serve(self, environ, start_response, body, service, region, action):
+        """What AWS does with the request: refuse it (its model, its documented limits) or
+        route it to the layer's own services or to moto."""
+        refused = self.checks.refuse(environ, body, service, region, action)
+        if refused is not None:
+            status, headers, data = refused
+            start_response(status, headers)
+            return [data]
         handler = self.routes.get(service)
         if handler is not None:
             return handler(environ, start_response, body, region, action)
@@ -101,7 +121,14 @@ class Layer:
     # ---------------------------------------------------------------- control API
     def control(self, environ, start_response, what):
         method = environ.get("REQUEST_METHOD", "GET")
-        query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        if what == "validation":
+            try:
+                if method == "POST":
+                    self.checks.configure(json.loads(_read_body(environ) or b"{}"))
+            except (BadControl, ValueError) as e:
+                return _json(start_response, {"error": str(e)}, "400 Bad Request")
+            return _json(start_response, self.checks.described())
         if what == "health":
             return _json(start_response, {"ok": True})
         if what == "mark":
@@ -152,6 +179,8 @@ def _extra_control(start_response, handler, method, query, environ):
         status, value = handler(method, body, query)
     except (BadControl, ValueError, TypeError) as e:
         return _json(start_response, {"error": str(e)}, "400 Bad Request")
+    if isinstance(status, int):
+        status = _STATUS.get(status, f"{status} Error")
     return _json(start_response, value, status)
 
 
@@ -185,6 +214,94 @@ def _read_body(environ):
     return body
 
 
+_STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found", 409: "409 Conflict"}
+
+
+class Checks:
+    """Model validation and the documented-limits table, each switchable (both on by default).
+
+    STAGEHAND_EMULATOR_VALIDATION=report keeps every refusal in the list without refusing
+    (a survey of a whole test suite); =off starts with both off.
+    """
+
+    KEYS = {"enabled", "limits"}
+
+    def __init__(self):
+        mode = os.environ.get("STAGEHAND_EMULATOR_VALIDATION", "on").lower()
+        self.enabled = mode != "off"
+        self.limits = mode != "off"
+        self.report_only = mode == "report"
+        self.log_path = os.environ.get("STAGEHAND_EMULATOR_VALIDATION_LOG")
+        self.refusals = []
+        self.lock = threading.Lock()
+
+    def configure(self, spec):
+        if not isinstance(spec, dict):
+            raise BadControl("the body must be an object")
+        unknown = sorted(set(spec) - self.KEYS)
+        if unknown:
+            raise BadControl(f"unknown validation key(s) {', '.join(unknown)}; known: enabled, limits")
+        for key in self.KEYS & set(spec):
+            if not isinstance(spec[key], bool):
+                raise BadControl(f"{key} must be true or false")
+            setattr(self, key, spec[key])
+
+    def described(self):
+        with self.lock:
+            return {"enabled": self.enabled, "limits": self.limits,
+                    "report_only": self.report_only, "refusals": list(self.refusals)}
+
+    def refuse(self, environ, body, service, region, action):
+        """(status, headers, body) of AWS's refusal of this request, or None to serve it."""
+        if not (self.enabled or self.limits) or service == "unknown":
+            return None
+        from . import limits, validation
+
+        try:
+            request = validation.Request(environ, body, service, action)
+            if request.operation is None:
+                return None
+            parsed = request.parse()
+        except Exception:  # noqa: BLE001 - what cannot be decoded is left to the service
+            return None
+        refusal, kind = None, None
+        if self.enabled:
+            found = validation.violations(request, parsed)
+            if found:
+                refusal, kind = validation.refusal(request, found), "model"
+        if refusal is None and self.limits:
+            try:
+                limits.check(request, parsed, limits.account_of(environ), region or "us-east-1")
+            except validation.Refusal as e:
+                refusal, kind = e, "limit"
+        if refusal is None:
+            return None
+        entry = {"service": service, "action": request.operation.name, "kind": kind,
+                 "code": refusal.code, "message": refusal.message}
+        with self.lock:
+            self.refusals.append(entry)
+            if self.log_path:
+                with open(self.log_path, "a") as f:
+                    f.write(json.dumps(entry) + "\n")
+        if self.report_only:
+            return None
+        return validation.render(refusal, request.protocol, request.service, environ.get("CONTENT_TYPE"))
+
+
+def _drop(environ, start_response):
+    """Close the connection without an answer (the client sees a transport error)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            import socket
+
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    start_response("500 Internal Server Error", [("Content-Length", "0")])
+    return [b""]
+
+
 def _drain(iterable):
     for _ in iterable:
         pass
@@ -206,16 +323,7 @@ QUERY_SERVICES = {"ec2", "iam", "rds", "elasticloadbalancing", "sns", "sts", "au
 
 def _fault_response(fault, environ, service, start_response):
     if fault.kind == "drop":
-        sock = environ.get("werkzeug.socket")
-        if sock is not None:
-            try:
-                import socket
-
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        start_response("500 Internal Server Error", [("Content-Length", "0")])
-        return [b""]
+        return _drop(environ, start_response)
     if fault.kind == "error":
         status, code, message = fault.status, fault.code, fault.message
     elif fault.kind == "throttle":

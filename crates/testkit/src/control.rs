@@ -12,6 +12,16 @@ pub struct Holds {
     pub alb_s: Option<f64>,
     pub nat_gateway_s: Option<f64>,
     pub namespace_s: Option<f64>,
+    /// A new service-linked role cannot be assumed yet (ECS capacity providers and
+    /// CodeStar Notifications rules fail as on AWS).
+    pub slr_lag_s: Option<f64>,
+    /// A requester-managed network interface outlives its owner (Aurora instance, ALB, NAT
+    /// gateway, Fargate task) by this long, holding its subnet and security groups.
+    pub eni_linger_s: Option<f64>,
+    /// A CodeBuild build's duration (registered by the pipeline modules).
+    pub build_s: Option<f64>,
+    /// An ECS deployment's IN_PROGRESS time (registered by the ECS module).
+    pub rollout_s: Option<f64>,
     /// Any other registered hold, by key (for holds added after this struct).
     pub other: Vec<(String, f64)>,
 }
@@ -25,6 +35,10 @@ impl Holds {
             ("alb_s", self.alb_s),
             ("nat_gateway_s", self.nat_gateway_s),
             ("namespace_s", self.namespace_s),
+            ("slr_lag_s", self.slr_lag_s),
+            ("eni_linger_s", self.eni_linger_s),
+            ("build_s", self.build_s),
+            ("rollout_s", self.rollout_s),
         ] {
             if let Some(v) = v {
                 m.insert(k.into(), json!(v));
@@ -46,6 +60,9 @@ pub enum FaultKind {
     ServerError,
     /// The connection is dropped before an answer.
     Drop,
+    /// The call is applied, then the answer is lost with the connection (the SDK retries
+    /// a call that already happened).
+    Lost,
     /// Only added latency.
     Latency(u64),
     /// This error code, message and HTTP status; `forward` lets the call happen first.
@@ -84,6 +101,10 @@ impl Fault {
     pub fn drop(service: &str, action: &str) -> Fault {
         Self::new(service, action, FaultKind::Drop)
     }
+    /// Apply the call, then drop its answer.
+    pub fn lost(service: &str, action: &str) -> Fault {
+        Self::new(service, action, FaultKind::Lost)
+    }
     pub fn latency(service: &str, action: &str, ms: u64) -> Fault {
         Self::new(service, action, FaultKind::Latency(ms))
     }
@@ -119,6 +140,7 @@ impl Fault {
             FaultKind::Throttle => v["kind"] = json!("throttle"),
             FaultKind::ServerError => v["kind"] = json!("5xx"),
             FaultKind::Drop => v["kind"] = json!("drop"),
+            FaultKind::Lost => v["kind"] = json!("lost"),
             FaultKind::Latency(ms) => {
                 v["kind"] = json!("latency");
                 v["latency_ms"] = json!(ms);
@@ -137,5 +159,39 @@ impl Fault {
             }
         }
         v
+    }
+}
+
+impl crate::Emulator {
+    /// Switch the emulator's model validation and its table of AWS's documented limits on or
+    /// off (both are on in a fresh emulator); for a test that needs moto's laxer behaviour.
+    pub fn validation(&self, model: bool, limits: bool) {
+        self.control(
+            "POST",
+            "validation",
+            Some(&json!({"enabled": model, "limits": limits})),
+        );
+    }
+
+    /// Every request the emulator refused as AWS would (its model or a documented limit):
+    /// `{service, action, kind: "model"|"limit", code, message}` each, oldest first.
+    pub fn refusals(&self) -> Vec<Value> {
+        self.control("GET", "validation", None)["refusals"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An Aurora cluster's current master password, as the emulator keeps it (never shown by
+    /// a describe). Panics when there is no such cluster.
+    pub fn master_password(&self, cluster: &str) -> String {
+        self.control(
+            "GET",
+            &format!("rds/master-password?cluster={cluster}"),
+            None,
+        )["password"]
+            .as_str()
+            .expect("password")
+            .to_owned()
     }
 }

@@ -6,7 +6,8 @@ One module per service. A module may define:
   ROUTES     {signing name: handler} for services the layer answers itself (moto has none);
              a handler is called as handler(environ, start_response, body, region, action).
   CONTROL_ROUTES  {path under /_stagehand/: handler} for the module's own control endpoints;
-             handler(method, body, query) -> (status, JSON value), raising ValueError for a 400.
+             handler(method, body, query) -> (status, JSON value), status an int (200, 404)
+             or an HTTP status line; raising ValueError for a 400.
 Modules are discovered by name, so adding a service is adding a file.
 """
 

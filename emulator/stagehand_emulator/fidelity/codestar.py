@@ -6,8 +6,11 @@ REST-JSON (signing name `codestar-notifications`): POST /createNotificationRule,
 /listEventTypes. Shapes follow the service model (the Rust SDK's serializers).
 
 As AWS does, a create or update is refused with ConfigurationException while the account has
-no CodeStar Notifications service-linked role (read from moto's IAM backend), and a second
-rule of the same name in the account is refused with ResourceAlreadyExistsException.
+no CodeStar Notifications service-linked role (read from moto's IAM backend) or has one too
+new to be used yet (the hold `slr_lag_s`, see iam.py), and a second rule of the same name in
+the account is refused with ResourceAlreadyExistsException. A create repeated with the same
+ClientRequestToken and the same parameters (an SDK's retry of a create whose answer was lost)
+returns the rule the first request made.
 """
 
 import hashlib
@@ -41,6 +44,14 @@ ARN_RE = re.compile(r"^arn:aws[^:\s]*:[^:\s]+:[^:\s]+:[0-9]{12}:[^\s]+$")
 
 _lock = threading.Lock()
 _rules = {}  # (account, region) -> {arn: rule dict}
+_tokens = {}  # (account, region, ClientRequestToken) -> (arn, the request without the token)
+PRINCIPAL = "codestar-notifications.amazonaws.com"
+
+
+def reset():
+    with _lock:
+        _rules.clear()
+        _tokens.clear()
 
 
 class ApiError(Exception):
@@ -60,11 +71,9 @@ def _not_found(arn):
 
 def _account(environ):
     # moto's default account unless the access key names another (as moto itself does).
-    try:
-        from moto.core import DEFAULT_ACCOUNT_ID
-        return DEFAULT_ACCOUNT_ID
-    except ImportError:  # pragma: no cover
-        return DEFAULT_ACCOUNT
+    from ..limits import account_of
+
+    return account_of(environ)
 
 
 def _has_service_linked_role(account):
@@ -75,16 +84,21 @@ def _has_service_linked_role(account):
 
 
 def _require_role(account):
-    if not _has_service_linked_role(account):
+    from . import iam
+
+    if not _has_service_linked_role(account) or iam.lagging(account, PRINCIPAL):
+        # AWS's text, typos included.
         raise ApiError(
             "ConfigurationException",
             "AWS CodeStar Notifications could not create the AWS CloudWatch Events managed rule "
             "in your AWS account. If this is your first time creating a notification rule, the "
-            "service-linked role for AWS CodeStar Notifications might not yet exist. Creating "
-            "this role might take up to 15 minutes. Until it exists, notification rule creation "
-            "might fail. Wait 15 minutes, and then try again. If this is is not the first time "
-            "you are creating a notification rule, there might be a problem with a network "
-            "connection, or one or more AWS services might be experiencing issues.",
+            "service-linked role for AWS CodeStar Notifications might not yet exist. Creation "
+            "of this role might take up to 15 minutes. Until it exists, notification rule "
+            "creation will fail. Wait 15 minutes, and then try again. If this is is not the "
+            "first time you are creating a notification rule, there might be a problem with a "
+            "network connection, or one or more AWS services might be experiencing issues. "
+            "Verify your network connection and check to see if there are any issues with AWS "
+            "services in your AWS Region before trying again.",
             "400 Bad Request",
         )
 
@@ -181,6 +195,12 @@ def _dispatch(action, account, region, req, environ):
     rules = _rules.setdefault((account, region), {})
     now = time.time()
     if action == "CreateNotificationRule":
+        token = req.get("ClientRequestToken")
+        fingerprint = {k: v for k, v in req.items() if k != "ClientRequestToken"}
+        if token:
+            seen = _tokens.get((account, region, token))
+            if seen is not None and seen[0] in rules and seen[1] == fingerprint:
+                return {"Arn": seen[0]}
         name = req.get("Name") or ""
         if not NAME_RE.match(name):
             raise _validation(f"Name {name!r} must be 1 to 64 letters, digits, spaces, - or _.")
@@ -215,6 +235,8 @@ def _dispatch(action, account, region, req, environ):
             "LastModifiedTimestamp": now,
             "Tags": dict(tags),
         }
+        if token:
+            _tokens[(account, region, token)] = (arn, fingerprint)
         return {"Arn": arn}
     if action == "DescribeNotificationRule":
         return _rule_view(account, region, _find(rules, req.get("Arn")))

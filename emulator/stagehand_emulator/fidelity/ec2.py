@@ -10,21 +10,39 @@ is deleted. core-up waits for both, so this module makes the emulator act like A
   instant behaviour, with the same end state).
 - A public NAT gateway in a VPC with no internet gateway attached fails (state `failed`,
   Gateway.NotAttached), as AWS's does.
-- CreateNatGateway honours ClientToken: a request repeated with the same token (a retry, or
-  a rerun of a killed run) returns the first request's gateway instead of a second one.
+- CreateNatGateway and CreateRouteTable honour ClientToken: a request repeated with the same
+  token (a retry, or a rerun of a killed run) returns the first request's resource instead of
+  a second one (IdempotentParameterMismatch when the repeat asks for something else).
 - DeleteSubnet refuses while network interfaces remain in the subnet, ReleaseAddress while
   the address is associated, DetachInternetGateway while the VPC has mapped public addresses,
   and DeleteVpc while an internet gateway is attached (moto allows all four).
+- A NAT gateway's network interface is requester-managed and outlives the gateway by the
+  hold `eni_linger_s` (interfaces.py), as the interfaces of Aurora instances, load balancers
+  and Fargate tasks do.
+- DeleteSecurityGroup refuses while a network interface is in the group or another group's
+  rule refers to it; DeleteVpc while network interfaces or security groups other than the
+  default remain (DependencyViolation, as AWS answers; moto deleted them).
+- CreateSecurityGroup in a VPC that does not exist fails with InvalidVpcID.NotFound (moto
+  made the group anyway).
 """
 
 import threading
 import time
 
 from moto.ec2.exceptions import DependencyViolationError, EC2ClientError
-from moto.ec2.models import elastic_ip_addresses, internet_gateways, nat_gateways, subnets, vpcs
+from moto.ec2.models import (
+    elastic_ip_addresses,
+    elastic_network_interfaces,
+    internet_gateways,
+    nat_gateways,
+    security_groups,
+    subnets,
+    vpcs,
+)
 from moto.ec2.responses import nat_gateways as nat_responses
+from moto.ec2.responses import route_tables as route_table_responses
 
-from . import holds
+from . import holds, interfaces
 
 HOLD_KEY = "nat_gateway_s"
 holds.register(HOLD_KEY, "a NAT gateway is `pending` after its create and `deleting` after its delete")
@@ -77,13 +95,30 @@ def _release(nat):
             eip.association_id = None
     if eni is not None:
         eni.public_ip = None
-        backend.enis.pop(eni.id, None)
+        interfaces.release_later(eni)
 
 
 def _settle(backend):
-    """Bring every gateway's side effects up to date (states are computed when read)."""
+    """Bring every gateway's side effects up to date (states are computed when read), and
+    let the interfaces whose linger is over go."""
     for nat in list(getattr(backend, "nat_gateways", {}).values()):
         _ = nat.state
+    interfaces.settle(backend)
+
+
+def _in_use(backend, group_id):
+    """Why a security group cannot be deleted yet, or None."""
+    for eni in backend.enis.values():
+        if any(g.id == group_id for g in eni.group_set):
+            return eni.id
+    for vpc_groups in backend.groups.values():
+        for other in vpc_groups.values():
+            if other.id == group_id:
+                continue
+            for rule in list(other.ingress_rules) + list(other.egress_rules):
+                if (rule.source_group or {}).get("GroupId") == group_id:
+                    return other.id
+    return None
 
 
 def _igw_attached(backend, vpc_id):
@@ -98,6 +133,13 @@ def install():
 
     def create_nat_gateway(self, subnet_id, allocation_id, tags=None, connectivity_type="public"):
         nat = original_create(self, subnet_id, allocation_id, tags, connectivity_type)
+        eni = getattr(nat, "_eni", None)
+        if eni is not None:
+            eni.requester_managed = True
+            eni.requester_id = interfaces.OWNERS["nat"]
+            eni.status = "in-use"
+            eni.interface_type = "nat_gateway"
+            eni.description = f"Interface for NAT Gateway {nat.id}"
         if (connectivity_type or "public") == "public" and not _igw_attached(self, nat.vpc_id):
             nat.__dict__["_sh_failed"] = True
             nat.failure_code = "Gateway.NotAttached"
@@ -128,6 +170,35 @@ def install():
             return result
 
     nat_responses.NatGateways.create_nat_gateway = create_nat_gateway_response
+
+    original_create_route_table = route_table_responses.RouteTables.create_route_table
+
+    def create_route_table_response(self):
+        token = self._get_param("ClientToken")
+        if not token:
+            return original_create_route_table(self)
+        backend = self.ec2_backend
+        asked = (self._get_param("VpcId"), repr(self._get_param("TagSpecifications", [])))
+        with _create_lock:
+            tokens = backend.__dict__.setdefault("_sh_route_table_tokens", {})
+            known = tokens.get(token)
+            if known is not None and known[0] in backend.route_tables:
+                if known[1] != asked:
+                    raise EC2ClientError(
+                        "IdempotentParameterMismatch",
+                        "The client token you have provided is associated with a resource "
+                        "that was created with different parameters.",
+                    )
+                from moto.core.responses import ActionResult
+
+                return ActionResult({"RouteTable": backend.route_tables[known[0]], "ClientToken": token})
+            before = set(backend.route_tables)
+            result = original_create_route_table(self)
+            for table_id in set(backend.route_tables) - before:
+                tokens[token] = (table_id, asked)
+            return result
+
+    route_table_responses.RouteTables.create_route_table = create_route_table_response
 
     original_describe_addresses = elastic_ip_addresses.ElasticAddressBackend.describe_addresses
 
@@ -181,10 +252,47 @@ def install():
     original_delete_vpc = vpcs.VPCBackend.delete_vpc
 
     def delete_vpc(self, vpc_id):
-        if _igw_attached(self, vpc_id):
+        _settle(self)
+        enis = [e for e in self.enis.values() if getattr(e.subnet, "vpc_id", None) == vpc_id]
+        groups = [g for g in self.groups.get(vpc_id, {}).values() if g.name != "default"]
+        if _igw_attached(self, vpc_id) or enis or groups:
             raise DependencyViolationError(
                 f"The vpc '{vpc_id}' has dependencies and cannot be deleted."
             )
         return original_delete_vpc(self, vpc_id)
 
     vpcs.VPCBackend.delete_vpc = delete_vpc
+
+    sg_backend = security_groups.SecurityGroupBackend
+    original_create_sg = sg_backend.create_security_group
+
+    def create_security_group(self, name, description, vpc_id=None, *args, **kwargs):
+        if vpc_id and vpc_id not in self.vpcs:
+            raise EC2ClientError("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist")
+        return original_create_sg(self, name, description, vpc_id, *args, **kwargs)
+
+    sg_backend.create_security_group = create_security_group
+
+    original_delete_sg = sg_backend.delete_security_group
+
+    def delete_security_group(self, name=None, group_id=None):
+        _settle(self)
+        group = None
+        if group_id:
+            group = self.get_security_group_from_id(group_id)
+        elif name:
+            group = self.get_security_group_by_name_or_id(name)
+        if group is not None and _in_use(self, group.id):
+            raise DependencyViolationError(f"resource {group.id} has a dependent object")
+        return original_delete_sg(self, name=name, group_id=group_id)
+
+    sg_backend.delete_security_group = delete_security_group
+
+    eni_backend = elastic_network_interfaces.NetworkInterfaceBackend
+    original_all_enis = eni_backend.get_all_network_interfaces
+
+    def get_all_network_interfaces(self, *args, **kwargs):
+        _settle(self)
+        return original_all_enis(self, *args, **kwargs)
+
+    eni_backend.get_all_network_interfaces = get_all_network_interfaces

@@ -5,12 +5,28 @@
 - DeleteCluster refuses while the cluster has services that are not INACTIVE
   (ClusterContainsServicesException) or running tasks (ClusterContainsTasksException); moto
   deleted it regardless.
+- While the ECS service-linked role is too new to be assumed (the hold `slr_lag_s`, see
+  iam.py), CreateCluster and PutClusterCapacityProviders with capacity providers fail as on
+  AWS: InvalidParameterException "Unable to assume the service linked role. Please verify
+  that the ECS service linked role exists."
 
 (Services themselves are fidelity/ecs.py's business; this module touches clusters only.)
 """
 
 from moto.ecs import models
-from moto.ecs.exceptions import ECSException
+from moto.ecs.exceptions import ECSException, InvalidParameterException
+
+from . import iam
+
+ECS_PRINCIPAL = "ecs.amazonaws.com"
+
+
+def _refuse_while_role_lags(backend, capacity_providers):
+    if capacity_providers and iam.lagging(backend.account_id, ECS_PRINCIPAL):
+        raise InvalidParameterException(
+            "Unable to assume the service linked role. Please verify that the ECS service "
+            "linked role exists."
+        )
 
 
 def install():
@@ -20,9 +36,19 @@ def install():
         existing = self.clusters.get(cluster_name)
         if existing is not None and existing.status == "ACTIVE":
             return existing
+        providers = kwargs.get("capacity_providers") or (args[3] if len(args) > 3 else None)
+        _refuse_while_role_lags(self, providers)
         return original_create(self, cluster_name, *args, **kwargs)
 
     models.EC2ContainerServiceBackend.create_cluster = create_cluster
+
+    original_put = models.EC2ContainerServiceBackend.put_cluster_capacity_providers
+
+    def put_cluster_capacity_providers(self, cluster_name, capacity_providers, *args, **kwargs):
+        _refuse_while_role_lags(self, capacity_providers)
+        return original_put(self, cluster_name, capacity_providers, *args, **kwargs)
+
+    models.EC2ContainerServiceBackend.put_cluster_capacity_providers = put_cluster_capacity_providers
 
     original_delete = models.EC2ContainerServiceBackend.delete_cluster
 

@@ -1,10 +1,39 @@
-"""IAM: service-linked roles carry the names AWS gives them.
+"""IAM: service-linked roles carry the names AWS gives them, and are not usable at once.
 
 moto derives the name from the service principal (AWSServiceRoleForcodestar-notifications);
 AWS uses a fixed name per service. Both put the role under /aws-service-role/<principal>/.
+
+A new service-linked role takes a while before its service can assume it: ECS CreateCluster
+with capacity providers fails ("Unable to assume the service linked role"), and CodeStar
+Notifications refuses rules for up to 15 minutes. POST /_stagehand/holds {"slr_lag_s": 5}
+makes each role created after the call lag that long (default 0: usable at once);
+`lagging(account, principal)` tells the service modules whether it still does.
 """
 
+import threading
+import time
+
 from moto.iam import exceptions, models
+
+from . import holds
+
+HOLD_KEY = "slr_lag_s"
+holds.register(HOLD_KEY, "a new service-linked role cannot be assumed by its service yet "
+               "(ECS capacity providers, CodeStar Notifications rules fail)")
+_lock = threading.Lock()
+_created = {}  # (account, service principal) -> (monotonic time, lag in force then)
+
+
+def lagging(account, principal):
+    """True while the service-linked role for `principal` is too new for its service to use."""
+    with _lock:
+        born = _created.get((account, principal))
+    return born is not None and time.monotonic() - born[0] < born[1]
+
+
+def reset():
+    with _lock:
+        _created.clear()
 
 AWS_SLR_NAMES = {
     "codestar-notifications.amazonaws.com": "AWSServiceRoleForCodeStarNotifications",
@@ -22,7 +51,10 @@ def install():
     def create_service_linked_role(self, service_name, description, suffix):
         name = AWS_SLR_NAMES.get(service_name)
         if name is None:
-            return original(self, service_name, description, suffix)
+            role = original(self, service_name, description, suffix)
+            with _lock:
+                _created[(self.account_id, service_name)] = (time.monotonic(), holds.seconds(HOLD_KEY))
+            return role
         if suffix:
             name = f"{name}_{suffix}"
         # AWS: "Service role name AWSServiceRoleForECS has been taken in this account".
@@ -34,10 +66,13 @@ def install():
             '{"Version": "2012-10-17", "Statement": [{"Action": ["sts:AssumeRole"], '
             f'"Effect": "Allow", "Principal": {{"Service": ["{service_name}"]}}}}]}}'
         )
-        return self.create_role(
+        role = self.create_role(
             name, policy, f"/aws-service-role/{service_name}/",
             permissions_boundary=None, description=description, tags=[],
             max_session_duration="3600", linked_service=service_name,
         )
+        with _lock:
+            _created[(self.account_id, service_name)] = (time.monotonic(), holds.seconds(HOLD_KEY))
+        return role
 
     models.IAMBackend.create_service_linked_role = create_service_linked_role

@@ -10,6 +10,10 @@
 - DeleteNamespace refuses while the namespace has services (ResourceInUse); moto deleted it
   and left the services dangling.
 - ListServices honours the NAMESPACE_ID filter; moto listed every service of the account.
+- CreateService refuses a second service of the same name in a namespace
+  (ServiceAlreadyExists, with the existing service's CreatorRequestId and ServiceId), except
+  that a request repeating the first one's CreatorRequestId (a retried create) returns the
+  service it made; moto made a second service each time.
 """
 
 import json
@@ -116,6 +120,24 @@ def install():
         return original_delete(self, namespace_id)
 
     backend_cls.delete_namespace = delete_namespace
+
+    original_create_service = backend_cls.create_service
+
+    def create_service(self, name, namespace_id, creator_request_id, *args, **kwargs):
+        for svc in list(self.services.values()):
+            if svc.name == name and svc.namespace_id == namespace_id:
+                if creator_request_id and creator_request_id == svc.creator_request_id:
+                    return svc
+                raise _Error(
+                    "ServiceAlreadyExists",
+                    f"Service already exists. ServiceId: {svc.id}",
+                    CreatorRequestId=svc.creator_request_id,
+                    ServiceId=svc.id,
+                    ServiceArn=svc.arn,
+                )
+        return original_create_service(self, name, namespace_id, creator_request_id, *args, **kwargs)
+
+    backend_cls.create_service = create_service
 
     def list_services(self):
         params = json.loads(self.body or "{}")
