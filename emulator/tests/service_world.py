@@ -133,6 +133,37 @@ def make_pipeline(world, name=None, connection=None):
     iam = emu.client("iam")
     build_role = iam.create_role(RoleName=f"{app}-build", AssumeRolePolicyDocument=BUILD_TRUST)["Role"]["Arn"]
     pipeline_role = iam.create_role(RoleName=f"{app}-pipeline", AssumeRolePolicyDocument=PIPELINE_TRUST)["Role"]["Arn"]
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    repo_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{app}"
+    group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/codebuild/{app}"
+    iam.put_role_policy(RoleName=f"{app}-build", PolicyName="build", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "Artifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": f"{bucket_arn}/*"},
+            {"Sid": "Push", "Effect": "Allow", "Action": [
+                "ecr:BatchCheckLayerAvailability", "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload",
+                "ecr:PutImage", "ecr:UploadLayerPart"], "Resource": repo_arn},
+            {"Sid": "Login", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
+                                                          "logs:PutLogEvents"],
+             "Resource": [group_arn, f"{group_arn}:*"]},
+        ]}))
+    cluster = world.cluster.rsplit("/", 1)[-1]
+    iam.put_role_policy(RoleName=f"{app}-pipeline", PolicyName="pipeline", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "Artifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": f"{bucket_arn}/*"},
+            {"Sid": "Build", "Effect": "Allow", "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+             "Resource": f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/codebuild-{app}"},
+            {"Sid": "Service", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
+             "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{world.service}"},
+            {"Sid": "TaskDefinitions", "Effect": "Allow",
+             "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Resource": "*"},
+            {"Sid": "PassRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": world.role_arn,
+             "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+            {"Sid": "Connection", "Effect": "Allow", "Action": "codestar-connections:UseConnection",
+             "Resource": connection or "arn:aws:codestar-connections:us-west-2:123456789012:connection/none"},
+        ]}))
     emu.client("codebuild").create_project(
         name=f"codebuild-{app}",
         source={"type": "CODEPIPELINE", "buildspec": "templates/buildspec.yml"},

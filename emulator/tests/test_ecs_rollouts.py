@@ -2,7 +2,6 @@
 the rollout, task log lines, Fargate network interfaces that linger, and rollouts made to fail
 through POST /_stagehand/ecs/fail-rollout. Checked through the SDK, as a user would."""
 
-import time
 import unittest
 
 from lifecycle_support import Emulator, wait_for
@@ -134,7 +133,8 @@ class Rollouts(unittest.TestCase):
 
     def test_a_stopped_tasks_interface_lingers_for_the_hold_and_holds_its_subnet(self):
         w = self.world
-        self.emu.control("POST", "holds", {"rollout_s": 0, "eni_linger_s": 0.5})
+        # Long enough to look at it on a loaded machine.
+        self.emu.control("POST", "holds", {"rollout_s": 0, "eni_linger_s": 4})
         w.create_service(self.td1, desired=1)
         w.settled()
         ecs = self.emu.client("ecs")
@@ -147,7 +147,6 @@ class Rollouts(unittest.TestCase):
         with self.assertRaises(Exception) as refused:
             ec2.delete_subnet(SubnetId=subnet)
         self.assertIn("DependencyViolation", str(refused.exception))
-        time.sleep(0.5)
         wait_for(lambda: not ec2.describe_network_interfaces(
             Filters=[{"Name": "vpc-id", "Values": [w.vpc]}])["NetworkInterfaces"], what="the interface to go")
         ec2.delete_subnet(SubnetId=subnet)

@@ -211,6 +211,47 @@ class Pipelines(unittest.TestCase):
         self.assertEqual(execution["status"], "Failed")
         self.assertIn("Stage Build failed", execution["statusSummary"])
 
+    def policy(self, role, name):
+        """An inline policy as a dict (boto3 decodes IAM's URL-encoded JSON)."""
+        doc = self.emu.client("iam").get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        return json.loads(doc) if isinstance(doc, str) else doc
+
+    def test_the_roles_permissions_are_what_aws_checks(self):
+        w = self.world
+        iam = self.emu.client("iam")
+        # The build's role may not push: the build fails in POST_BUILD with docker's "denied".
+        self.name = make_pipeline(w)
+        self.assertEqual(self.finished(self.executions()[0]["pipelineExecutionId"])["status"], "Succeeded")
+        policy = self.policy(f"{w.app}-build", "build")
+        policy["Statement"] = [st for st in policy["Statement"] if st["Sid"] != "Push"]
+        iam.put_role_policy(RoleName=f"{w.app}-build", PolicyName="build", PolicyDocument=json.dumps(policy))
+        _, answer = self.emu.control("POST", "pipeline/push", {"pipeline": self.name, "commit": COMMIT})
+        execution = self.finished(answer["pipelineExecutionId"])
+        self.assertEqual(execution["status"], "Failed")
+        self.assertIn("POST_BUILD", execution["statusSummary"])
+        build_id = next(a for a in self.cp.list_action_executions(
+            pipelineName=self.name, filter={"pipelineExecutionId": answer["pipelineExecutionId"]}
+        )["actionExecutionDetails"] if a["stageName"] == "Build")["output"]["executionResult"]["externalExecutionId"]
+        build = self.emu.client("codebuild").batch_get_builds(ids=[build_id])["builds"][0]
+        events = self.emu.client("logs").get_log_events(
+            logGroupName=f"/aws/codebuild/{w.app}", logStreamName=build["logs"]["streamName"])["events"]
+        self.assertTrue(any(e["message"].startswith("denied: User: arn:aws:sts::") and "ecr:" in e["message"]
+                            for e in events), events)
+
+        # The pipeline's role may not pass the execution role to ECS: the Deploy action fails.
+        iam.put_role_policy(RoleName=f"{w.app}-build", PolicyName="build", PolicyDocument=json.dumps(
+            dict(policy, Statement=policy["Statement"] + [{
+                "Sid": "Push", "Effect": "Allow", "Action": "ecr:*", "Resource": "*"}])))
+        pipeline_policy = self.policy(f"{w.app}-pipeline", "pipeline")
+        pipeline_policy["Statement"] = [st for st in pipeline_policy["Statement"] if st["Sid"] != "PassRoles"]
+        iam.put_role_policy(RoleName=f"{w.app}-pipeline", PolicyName="pipeline",
+                            PolicyDocument=json.dumps(pipeline_policy))
+        _, answer = self.emu.control("POST", "pipeline/push", {"pipeline": self.name, "commit": COMMIT2})
+        execution = self.finished(answer["pipelineExecutionId"])
+        self.assertEqual(execution["status"], "Failed")
+        self.assertIn("Stage Deploy failed", execution["statusSummary"])
+        self.assertIn("iam:PassRole", execution["statusSummary"])
+
     def test_control_requests_are_checked(self):
         self.name = make_pipeline(self.world)
         for body, status in [

@@ -9,13 +9,16 @@ Here a build (StartBuild, or a pipeline's Build action) is IN_PROGRESS for hold 
     tagged `<commit8>` and `latest` (docker push's refusals, e.g. a missing repository or an
     immutable tag, fail the build in POST_BUILD with docker's message);
   * it writes imagedefinition.json, [{"name": $CONTAINER_NAME, "imageUri": "$REPO_URL:<commit8>"}],
-    as the build's output artifact (a pipeline stores it in its artifact bucket);
+    as the build's output artifact (into the pipeline's artifact bucket, for a pipeline's build);
   * it writes its log to the project's log group (logsConfig's groupName, else
     /aws/codebuild/<project>), stream <build uuid> (or <streamName>/<build uuid>); the group is
     made if missing, as CodeBuild makes it;
+  * it does all this with the project's service role, as CodeBuild does: the trust policy must
+    let codebuild.amazonaws.com assume it, and its policies (fidelity/iam_policy.py) must allow
+    the log stream, the artifacts' S3 objects, the ECR login and the push;
   * it ends SUCCEEDED, or FAILED with the failing phase's context and a log line saying why
-    (a failure set through POST /_stagehand/pipeline/fail, a missing REPO_URL or
-    CONTAINER_NAME, a refused push).
+    (a failure set through POST /_stagehand/pipeline/fail, a refused permission, a missing
+    REPO_URL or CONTAINER_NAME, a refused push).
 """
 
 import hashlib
@@ -24,7 +27,7 @@ import json
 from moto.core.utils import unix_time
 from moto.moto_api._internal import mock_random
 
-from . import cwlogs, ecr_images, holds, sim
+from . import artifacts, assumed_roles, cwlogs, ecr_images, holds, sim
 
 BUILD = "build_s"
 holds.register(BUILD, "a CodeBuild build is IN_PROGRESS this long before it pushes its image and ends")
@@ -34,6 +37,10 @@ PHASES = ["SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "
 
 _builds = {}  # build id -> Build
 
+# What `docker push` calls in ECR (with ecr:GetAuthorizationToken for the login before it).
+PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload", "ecr:PutImage")
+
 
 def reset():
     with sim.lock:
@@ -41,7 +48,8 @@ def reset():
 
 
 class Build:
-    def __init__(self, backend, project, source_version, initiator, fail_reason=None, env_overrides=None):
+    def __init__(self, backend, project, source_version, initiator, fail_reason=None, env_overrides=None,
+                 input_location=None, output_location=None):
         self.backend = backend
         self.account, self.region = backend.account_id, backend.region_name
         self.project = project
@@ -49,6 +57,12 @@ class Build:
         self.project_name = meta["name"]
         self.uuid = str(mock_random.uuid4())
         self.id = f"{self.project_name}:{self.uuid}"
+        self.arn = f"arn:{assumed_roles.partition_of(self.region)}:codebuild:{self.region}:{self.account}:build/{self.id}"
+        self.role = assumed_roles.AssumedRole(self.account, self.region, meta.get("serviceRole"),
+                                              "codebuild.amazonaws.com", f"AWSCodeBuild-{self.uuid}", project.arn)
+        self.input_location = input_location  # the pipeline's source artifact, if any
+        self.output_location = output_location  # where the pipeline wants the output artifact
+        self.logs_allowed = False
         self.commit = source_version or hashlib.sha1(f"{self.id}".encode()).hexdigest()
         self.initiator = initiator
         self.fail_reason = fail_reason
@@ -77,67 +91,112 @@ class Build:
     def advance(self, now):
         if self.status != "IN_PROGRESS" or now < self.done_at:
             return self.status == "IN_PROGRESS"
-        lines = [
-            f"[Container] Running on CodeBuild On-demand",
-            f"[Container] Phase is DOWNLOAD_SOURCE",
-            f"[Container] CODEBUILD_RESOLVED_SOURCE_VERSION={self.commit}",
-            "[Container] Entering phase INSTALL",
-            "[Container] Running command yarn install --immutable",
-            "[Container] Entering phase PRE_BUILD",
-            "[Container] Running command yarn tsc",
-        ]
-        tag = self.commit[:8]
-        repo_url = self.env.get("REPO_URL", "")
-        container = self.env.get("CONTAINER_NAME", "")
+        lines = []
         try:
-            if self.fail_reason is not None:
-                lines += ["[Container] Entering phase BUILD", "[Container] Running command yarn build:backend",
-                          f"error: {self.fail_reason}"]
-                raise _Failed("BUILD", "yarn build:backend")
-            lines.append("[Container] Entering phase BUILD")
-            if not repo_url:
-                lines.append("error: REPO_URL is not set: the buildspec tags the image $REPO_URL:$IMAGE_TAG "
-                             "(the project's environment must name the ECR repository)")
-                raise _Failed("BUILD", 'docker image build . --file packages/backend/Dockerfile --tag "$REPO_URL:$IMAGE_TAG"')
-            lines.append(f"[Container] Running command docker image build . --file packages/backend/Dockerfile --tag {repo_url}:{tag}")
-            lines.append(f"Successfully tagged {repo_url}:{tag}")
-            lines.append("[Container] Entering phase POST_BUILD")
-            ref = ecr_images.parse(f"{repo_url}:{tag}")
-            if ref is None:
-                lines.append(f"error: {repo_url} is not an ECR repository URI")
-                raise _Failed("POST_BUILD", f'docker push "{repo_url}:{tag}"')
-            for pushed in (tag, "latest"):
-                lines.append(f"[Container] Running command docker push {repo_url}:{pushed}")
-                try:
-                    digest = ecr_images.push(ref["registry"], ref["region"], ref["repo"], [pushed], self.commit)
-                except ecr_images.PushRefused as e:
-                    lines.append(str(e))
-                    raise _Failed("POST_BUILD", f'docker push "{repo_url}:{pushed}"') from None
-                lines.append(f"{pushed}: digest: {digest} size: 1573")
-            if not container:
-                lines.append("error: CONTAINER_NAME is not set: imagedefinition.json names the container to update")
-                raise _Failed("POST_BUILD", "printf ... > imagedefinition.json")
-            self.image_uri = f"{repo_url}:{tag}"
-            self.artifact = json.dumps([{"name": container, "imageUri": self.image_uri}])
-            lines.append(f"[Container] Running command cat imagedefinition.json")
-            lines.append(self.artifact)
-            lines.append("[Container] Phase complete: POST_BUILD State: SUCCEEDED")
+            self._run(lines)
             self.status = "SUCCEEDED"
         except _Failed as f:
             self.status = "FAILED"
             self.failed_phase = f.phase
-            self.failure = ("COMMAND_EXECUTION_ERROR",
-                            f"Error while executing command: {f.command}. Reason: exit status 1")
-            lines.append(f"[Container] Command did not exit successfully {f.command} exit status 1")
+            self.failure = (f.code, f.message)
+            if f.code == "COMMAND_EXECUTION_ERROR":
+                lines.append(f"[Container] Command did not exit successfully {f.command} exit status 1")
             lines.append(f"[Container] Phase complete: {f.phase} State: FAILED")
-            lines.append(f"[Container] Phase context status code: COMMAND_EXECUTION_ERROR Message: "
-                         f"{self.failure[1]}")
+            lines.append(f"[Container] Phase context status code: {f.code} Message: {f.message}")
         self.phase = "COMPLETED"
         self.ended = unix_time()
-        if self.logs_enabled:
-            cwlogs.create_group(self.account, self.region, self.log_group)
+        if self.logs_enabled and self.logs_allowed:
             cwlogs.write(self.account, self.region, self.log_group, self.log_stream, lines)
         return False
+
+    def _run(self, lines):
+        """The build's phases, for their effects; raises _Failed at the failing phase."""
+        role = self.role
+        refused = role.refusal()
+        if refused:
+            raise _Failed("PROVISIONING", None, "ACCESS_DENIED",
+                          f"CodeBuild is not authorized to perform: sts:AssumeRole on {role.role_arn} ({refused})")
+        self.logs_allowed = False
+        if self.logs_enabled:
+            group_arn = f"arn:{role.partition}:logs:{self.region}:{self.account}:log-group:{self.log_group}"
+            denied = None
+            if not cwlogs.group_exists(self.account, self.region, self.log_group):
+                denied = role.check("logs:CreateLogGroup", group_arn)
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                denied = denied or role.check(action, f"{group_arn}:log-stream:{self.log_stream}")
+            if denied:
+                raise _Failed("PROVISIONING", None, "ACCESS_DENIED",
+                              f"Service role {role.role_arn} does not allow AWS CodeBuild to create Amazon "
+                              f"CloudWatch Logs log streams for build {self.arn}. Error message: {denied}")
+            cwlogs.create_group(self.account, self.region, self.log_group)
+            self.logs_allowed = True
+        lines += ["[Container] Running on CodeBuild On-demand", "[Container] Entering phase DOWNLOAD_SOURCE"]
+        if self.input_location:
+            denied = artifacts.denial(role, "s3:GetObject", self.input_location)
+            if denied:
+                raise _Failed("DOWNLOAD_SOURCE", None, "CLIENT_ERROR",
+                              f"AccessDenied: Access Denied for primary source and source version "
+                              f"arn:aws:s3:::{self.input_location['bucket']}/{self.input_location['key']}: {denied}")
+        lines += [f"[Container] CODEBUILD_RESOLVED_SOURCE_VERSION={self.commit}",
+                  "[Container] Entering phase INSTALL", "[Container] Running command yarn install --immutable",
+                  "[Container] Entering phase PRE_BUILD", "[Container] Running command yarn tsc"]
+        tag = self.commit[:8]
+        repo_url = self.env.get("REPO_URL", "")
+        container = self.env.get("CONTAINER_NAME", "")
+        login = 'aws ecr get-login-password --region "$AWS_DEFAULT_REGION" | docker login --username AWS --password-stdin "$REGISTRY"'
+        lines.append(f"[Container] Running command {login}")
+        denied = role.check("ecr:GetAuthorizationToken", "*")
+        if denied:
+            lines.append(f"An error occurred (AccessDeniedException) when calling the GetAuthorizationToken "
+                         f"operation: {denied}")
+            raise _Failed("PRE_BUILD", login)
+        lines.append("Login Succeeded")
+        lines.append("[Container] Entering phase BUILD")
+        if self.fail_reason is not None:
+            lines += ["[Container] Running command yarn build:backend", f"error: {self.fail_reason}"]
+            raise _Failed("BUILD", "yarn build:backend")
+        if not repo_url:
+            lines.append("error: REPO_URL is not set: the buildspec tags the image $REPO_URL:$IMAGE_TAG "
+                         "(the project's environment must name the ECR repository)")
+            raise _Failed("BUILD", 'docker image build . --file packages/backend/Dockerfile --tag "$REPO_URL:$IMAGE_TAG"')
+        lines.append(f"[Container] Running command docker image build . --file packages/backend/Dockerfile "
+                     f"--tag {repo_url}:{tag}")
+        lines.append(f"Successfully tagged {repo_url}:{tag}")
+        lines.append("[Container] Entering phase POST_BUILD")
+        ref = ecr_images.parse(f"{repo_url}:{tag}")
+        if ref is None:
+            lines.append(f"error: {repo_url} is not an ECR repository URI")
+            raise _Failed("POST_BUILD", f'docker push "{repo_url}:{tag}"')
+        for pushed in (tag, "latest"):
+            lines.append(f"[Container] Running command docker push {repo_url}:{pushed}")
+            denied = None
+            for action in PUSH_ACTIONS:
+                denied = denied or role.check(action, ecr_images.repository_arn(ref, role.partition))
+            if denied:
+                lines.append(f"denied: {denied}")
+                raise _Failed("POST_BUILD", f'docker push "{repo_url}:{pushed}"')
+            try:
+                digest = ecr_images.push(ref["registry"], ref["region"], ref["repo"], [pushed], self.commit)
+            except ecr_images.PushRefused as e:
+                lines.append(str(e))
+                raise _Failed("POST_BUILD", f'docker push "{repo_url}:{pushed}"') from None
+            lines.append(f"{pushed}: digest: {digest} size: 1573")
+        if not container:
+            lines.append("error: CONTAINER_NAME is not set: imagedefinition.json names the container to update")
+            raise _Failed("POST_BUILD", "printf ... > imagedefinition.json")
+        self.image_uri = f"{repo_url}:{tag}"
+        self.artifact = json.dumps([{"name": container, "imageUri": self.image_uri}])
+        lines += ["[Container] Running command cat imagedefinition.json", self.artifact,
+                  "[Container] Phase complete: POST_BUILD State: SUCCEEDED"]
+        if self.output_location:
+            lines.append("[Container] Entering phase UPLOAD_ARTIFACTS")
+            denied = artifacts.denial(role, "s3:PutObject", self.output_location)
+            if denied:
+                raise _Failed("UPLOAD_ARTIFACTS", None, "CLIENT_ERROR", f"AccessDenied: {denied}")
+            try:
+                artifacts.store(self.account, self.output_location, {"imagedefinition.json": self.artifact})
+            except artifacts.ArtifactError as e:
+                raise _Failed("UPLOAD_ARTIFACTS", None, "CLIENT_ERROR", str(e)) from None
 
     def stop(self):
         if self.status == "IN_PROGRESS":
@@ -163,10 +222,10 @@ class Build:
             phases.append(phase)
         if self.failed_phase and self.phase == "COMPLETED":
             phases.append({"phaseType": "COMPLETED", "startTime": self.ended})
-        partition = "aws"
+        partition = self.role.partition
         out = {
             "id": self.id,
-            "arn": f"arn:{partition}:codebuild:{self.region}:{self.account}:build/{self.id}",
+            "arn": self.arn,
             "buildNumber": self.number,
             "startTime": self.started,
             "currentPhase": self.phase,
@@ -206,16 +265,21 @@ class Build:
 
 
 class _Failed(Exception):
-    def __init__(self, phase, command):
+    """A phase that fails: a command exiting 1 (COMMAND_EXECUTION_ERROR), or CodeBuild itself."""
+
+    def __init__(self, phase, command, code="COMMAND_EXECUTION_ERROR", message=None):
         super().__init__(phase)
         self.phase = phase
         self.command = command
+        self.code = code
+        self.message = message or f"Error while executing command: {command}. Reason: exit status 1"
 
 
 def start(backend, project_name, source_version=None, initiator="stagehand", fail_reason=None,
-          env_overrides=None):
+          env_overrides=None, input_location=None, output_location=None):
     project = backend.codebuild_projects[project_name]
-    build = Build(backend, project, source_version, initiator, fail_reason, env_overrides)
+    build = Build(backend, project, source_version, initiator, fail_reason, env_overrides, input_location,
+                  output_location)
     _builds[build.id] = build
     backend.build_history.setdefault(project_name, []).append(build.id)
     build.advance(sim.now())

@@ -11,8 +11,7 @@ A task that starts (fidelity/ecs.py decides when):
     awslogs stream (logs:CreateLogStream, logs:PutLogEvents, the group must exist). The first
     refusal stops the task with the reason ECS gives (ResourceInitializationError,
     CannotPullContainerError); a policy condition the evaluator cannot evaluate stops it too,
-    with a reason that says so, and a line on the emulator's stderr (GET
-    /_stagehand/iam/findings lists them);
+    with a reason that says so (fidelity/assumed_roles.py reports it);
   * registers its IP in the service's target groups: `initial` until the deployment's health
     checks pass (the caller says when), then `healthy`; a stopped task's target is `draining`
     for as long as the caller says, then gone;
@@ -24,18 +23,16 @@ the simulation sets (moto's own advances one state per describe).
 """
 
 import copy
-import sys
 
 from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
 from moto.ecs import models
 from moto.elbv2 import models as elbv2
-from moto.iam.models import iam_backends
 from moto.moto_api._internal import mock_random
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 
-from . import cwlogs, ecr_images, holds, iam_policy, sim
+from . import assumed_roles, cwlogs, ecr_images, holds, sim
 
 ENI_LINGER = "eni_linger_s"
 holds.register(
@@ -49,7 +46,6 @@ REQUESTER = "amazon-ecs"
 
 _lingering = []  # [release_at, ec2 backend, eni id]
 _draining = []  # [until, target group, target id]
-findings = []  # conditions the IAM evaluator could not evaluate, newest last
 
 
 class SimTask(models.Task):
@@ -68,7 +64,6 @@ def reset():
     with sim.lock:
         _lingering.clear()
         _draining.clear()
-        findings.clear()
 
 
 def service_tasks(backend, service, status=None):
@@ -206,7 +201,7 @@ def _request_id():
 def agent_checks(backend, task_def, task):
     """None when the task can start; else (stoppedReason, container reason or None)."""
     account, region = task._account_id, task.region_name
-    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    partition = assumed_roles.partition_of(region)
     images = [(d.get("name"), d.get("image")) for d in task_def.container_definitions]
     ecr_refs = [(name, image, ecr_images.parse(image)) for name, image in images]
     ecr_refs = [(n, i, r) for n, i, r in ecr_refs if r is not None]
@@ -221,11 +216,13 @@ def agent_checks(backend, task_def, task):
         if not role_arn:
             return (_RETRIEVAL + "the task definition has no task execution role (executionRoleArn), "
                     "which pulling from ECR, reading secrets and sending awslogs need", None)
-        checker = _RoleChecker(account, region, partition, role_arn, task)
-        if checker.role is None or not checker.assumable():
+        checker = assumed_roles.AssumedRole(account, region, role_arn, "ecs-tasks.amazonaws.com", task.id,
+                                            task.task_arn)
+        refused = checker.refusal()
+        if refused:
             return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. "
                     "Please verify that the role being passed has the proper trust relationship and "
-                    "permissions and that your IAM user has permissions to pass this role.", None)
+                    f"permissions and that your IAM user has permissions to pass this role. ({refused})", None)
 
     # 1. Registry auth and secrets: one resource-retrieval step before anything is pulled.
     if ecr_refs:
@@ -325,59 +322,6 @@ def _check_secret(checker, account, region, partition, value_from):
     if found is None:
         return f"{head}invalid parameters: {name}"
     return None
-
-
-class _RoleChecker:
-    """The execution role's policies, asked as the ECS agent's calls ask them."""
-
-    def __init__(self, account, region, partition, role_arn, task):
-        self.iam = iam_backends[account][partition]
-        self.role = iam_policy.role_by_arn(self.iam, role_arn)
-        self.task = task
-        self.account, self.region = account, region
-        if self.role is not None:
-            self.policies, self.boundary = iam_policy.role_policies(self.iam, self.role)
-            self.principal = f"arn:{partition}:sts::{account}:assumed-role/{self.role.name}/{task.id}"
-
-    def assumable(self):
-        decision = iam_policy.trusts(self.role, "ecs-tasks.amazonaws.com", {
-            "aws:SourceAccount": self.account,
-            "aws:SourceArn": self.task.task_arn,
-        })
-        if decision.effect == iam_policy.UNKNOWN:
-            _report(self.role.arn, "sts:AssumeRole", self.role.arn, decision)
-        return decision.allowed
-
-    def check(self, action, resource, extra=None, complete=()):
-        """None when allowed; else AWS's AccessDenied message (or the evaluator's UNKNOWN)."""
-        context = {
-            "aws:PrincipalArn": self.role.arn,
-            "aws:PrincipalAccount": self.account,
-            "aws:PrincipalType": "AssumedRole",
-            "aws:RequestedRegion": self.region,
-            "aws:SecureTransport": "true",
-            "aws:userid": f"{self.role.id}:{self.task.id}",
-            "aws:ViaAWSService": "false",
-            "aws:CalledVia": [],
-            "__absent__": ("aws:SourceVpce", "aws:SourceVpc", "aws:SourceArn", "aws:SourceAccount",
-                           "aws:MultiFactorAuthPresent", "aws:MultiFactorAuthAge"),
-            "__complete__": complete,
-        }
-        context.update(extra or {})
-        decision = iam_policy.evaluate(self.policies, action, resource, context, self.boundary)
-        if decision.allowed:
-            return None
-        if decision.effect == iam_policy.UNKNOWN:
-            _report(self.role.arn, action, resource, decision)
-        return iam_policy.denial(self.principal, action, resource, decision)
-
-
-def _report(role_arn, action, resource, decision):
-    line = (f"stagehand emulator: IAM: cannot evaluate {decision.why} in {decision.source} of "
-            f"{role_arn} for {action} on {resource}; the task is refused, not allowed")
-    findings.append({"role": role_arn, "action": action, "resource": resource,
-                     "statement": decision.source, "unevaluated": decision.why})
-    print(line, file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------ logs
@@ -529,11 +473,3 @@ def install():
         return elbv2.FakeHealthStatus(t["Id"], port, self.health_check_port, "healthy")
 
     elbv2.FakeTargetGroup.health_for = health_for
-
-
-def _findings(method, body, query):
-    with sim.lock:
-        return "200 OK", {"findings": list(findings)}
-
-
-CONTROL_ROUTES = {"iam/findings": _findings}

@@ -19,6 +19,14 @@ pipeline's). The actions stagehand's pipelines use run for real:
     image, updates the service, and waits for the deployment: COMPLETED succeeds, FAILED (or
     rolled back) fails the action (fidelity/ecs.py, hold `rollout_s`).
 
+Every action runs with the pipeline's role, as CodePipeline runs it: the trust policy must let
+codepipeline.amazonaws.com assume it, and its policies (fidelity/iam_policy.py) must allow what
+the action calls (the artifacts' S3 objects; codebuild:StartBuild / BatchGetBuilds on the
+project; ecs:DescribeServices / UpdateService on the service, ecs:DescribeTaskDefinition /
+RegisterTaskDefinition, ecs:TagResource on the new revision when it has tags, iam:PassRole of
+the task's roles to ecs-tasks.amazonaws.com; UseConnection on a CodeStar connection). A refusal
+fails the action with the AccessDenied text.
+
 POST /_stagehand/pipeline/fail {"pipeline": NAME, "stage": "Build"|"Deploy", "times": 1} makes the
 next `times` runs of that stage fail: the build FAILS with a log line saying so; the deployment's
 tasks exit at once, so the circuit breaker fails it and the action fails. The pipeline need not
@@ -27,23 +35,14 @@ what is armed.
 """
 
 import hashlib
-import io
 import json
 import re
-import sys
 import time
-import traceback
-import zipfile
 
-from moto.codebuild.models import codebuild_backends
 from moto.codepipeline.models import codepipeline_backends
-from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
-from moto.s3.models import s3_backends
 
-from . import builds, ecs, sim
-
-INJECTED = "failure injected through POST /_stagehand/pipeline/fail"
+from . import pipeline_actions, sim
 
 _runs = {}  # (account, region, pipeline name) -> PipelineRuns
 _pending = {}  # pipeline name -> {stage: times}, failures armed before the pipeline exists
@@ -293,7 +292,7 @@ def _advance_execution(runs, execution):
         state = execution.stages[stage]
         for action in state["actions"]:
             if action.status == "InProgress":
-                _run_action(runs, execution, action)
+                pipeline_actions.run(runs, execution, action)
         statuses = [a.status for a in state["actions"]]
         if "InProgress" in statuses:
             return False
@@ -328,197 +327,6 @@ def _advance_execution(runs, execution):
                              "actions": [ActionRun(execution, nxt, a) for a in stage_decl["actions"]]}
     execution.updated = _now()
     return True
-
-
-def _run_action(runs, execution, action):
-    provider = action.type.get("provider")
-    try:
-        if provider in ("GitHub", "CodeStarSourceConnection", "CodeCommit"):
-            _source(runs, execution, action)
-        elif provider == "CodeBuild":
-            _build(runs, execution, action)
-        elif provider == "ECS":
-            _deploy(runs, execution, action)
-        else:
-            action.fail(f"the stagehand emulator does not run {provider} actions")
-    except _ActionError as e:
-        action.fail(str(e))
-    except Exception as e:  # noqa: BLE001 - a resource gone under the action, or an emulator bug
-        traceback.print_exc(file=sys.stderr)
-        action.fail(f"{provider} action failed: {type(e).__name__}: {e}")
-
-
-class _ActionError(Exception):
-    pass
-
-
-# ------------------------------------------------------------------ artifacts
-def _store(runs, execution, action, artifact, files):
-    bucket = (execution.pipeline.get("artifactStore") or {}).get("location")
-    if not bucket:
-        raise _ActionError("the pipeline has no artifact store")
-    key = f"{runs.name[:20]}/{artifact[:10]}/{mock_random.get_random_string(7)}"
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as z:
-        for path, text in files.items():
-            z.writestr(path, text)
-    try:
-        s3_backends[runs.account]["aws"].put_object(bucket, key, data.getvalue())
-    except Exception as e:  # noqa: BLE001 - moto's NoSuchBucket and friends
-        raise _ActionError(f"could not store artifact {artifact} in S3 bucket {bucket}: "
-                           f"{getattr(e, 'code', type(e).__name__)}") from None
-    location = {"bucket": bucket, "key": key}
-    execution.artifacts[artifact] = location
-    action.outputs.append({"name": artifact, "s3location": location})
-
-
-def _read(runs, execution, action, artifact, path):
-    location = execution.artifacts.get(artifact)
-    if location is None:
-        raise _ActionError(f"input artifact {artifact} was not produced by an earlier action")
-    action.inputs.append({"name": artifact, "s3location": location})
-    try:
-        key = s3_backends[runs.account]["aws"].get_object(location["bucket"], location["key"])
-        with zipfile.ZipFile(io.BytesIO(key.value)) as z:
-            return z.read(path).decode()
-    except KeyError:
-        raise _ActionError(f"the input artifact {artifact} holds no file {path}") from None
-    except Exception as e:  # noqa: BLE001
-        raise _ActionError(f"could not read artifact {artifact} from S3: {getattr(e, 'code', type(e).__name__)}") from None
-
-
-def _take_failure(runs, stage):
-    left = runs.failures.get(stage, 0)
-    if left == 0:
-        return False
-    runs.failures[stage] = left - 1 if left > 0 else left
-    if runs.failures[stage] == 0:
-        del runs.failures[stage]
-    return True
-
-
-# ------------------------------------------------------------------ the actions
-def _source(runs, execution, action):
-    config = action.declaration.get("configuration") or {}
-    if action.type.get("provider") == "GitHub" and not config.get("OAuthToken"):
-        raise _ActionError("Could not access the GitHub repository: the OAuthToken is empty")
-    out = (action.declaration.get("outputArtifacts") or [{"name": "SourceArtifact"}])[0]["name"]
-    _store(runs, execution, action, out, {"COMMIT": execution.commit + "\n"})
-    action.external_id = execution.commit
-    action.external_url = execution.source_revision()["revisionUrl"]
-    action.succeed(execution.message)
-
-
-def _build(runs, execution, action):
-    config = action.declaration.get("configuration") or {}
-    project = config.get("ProjectName", "")
-    backend = codebuild_backends[runs.account][runs.region]
-    build_id = action.state.get("build")
-    if build_id is None:
-        for name in [a["name"] if isinstance(a, dict) else a for a in action.declaration.get("inputArtifacts") or []]:
-            location = execution.artifacts.get(name)
-            if location:
-                action.inputs.append({"name": name, "s3location": location})
-        if project not in backend.codebuild_projects:
-            raise _ActionError(f"Error calling startBuild: Project cannot be found: arn:aws:codebuild:"
-                               f"{runs.region}:{runs.account}:project/{project}")
-        fail = INJECTED if _take_failure(runs, action.stage) else None
-        build = builds.start(backend, project, execution.commit, initiator=f"codepipeline/{runs.name}",
-                             fail_reason=fail)
-        action.state["build"] = build.id
-        action.external_id = build.id
-        action.external_url = (f"https://console.aws.amazon.com/codesuite/codebuild/projects/{project}/build/"
-                               f"{build.id}/log?region={runs.region}")
-    build = builds.get(action.state["build"])
-    if build is None or build.status == "IN_PROGRESS":
-        return
-    if build.status != "SUCCEEDED":
-        phase = build.failed_phase or "COMPLETED"
-        code, message = build.failure or ("", "")
-        raise _ActionError(f"Build terminated with state: {build.status}. Phase: {phase}, Code: {code}, "
-                           f"Message: {message}. The build's log: CloudWatch Logs group {build.log_group}, "
-                           f"stream {build.log_stream}")
-    out = (action.declaration.get("outputArtifacts") or [{"name": "BuildArtifact"}])[0]
-    out = out["name"] if isinstance(out, dict) else out
-    _store(runs, execution, action, out, {"imagedefinition.json": build.artifact})
-    action.succeed(f"Build {build.id} SUCCEEDED: pushed {build.image_uri}")
-
-
-def _deploy(runs, execution, action):
-    config = action.declaration.get("configuration") or {}
-    backend = ecs_backends[runs.account][runs.region]
-    cluster, name = config.get("ClusterName", ""), config.get("ServiceName", "")
-    if "deployment" not in action.state:
-        inputs = action.declaration.get("inputArtifacts") or []
-        if not inputs:
-            raise _ActionError("the ECS action needs an input artifact with the image definitions file")
-        artifact = inputs[0]["name"] if isinstance(inputs[0], dict) else inputs[0]
-        file_name = config.get("FileName") or "imagedefinitions.json"
-        text = _read(runs, execution, action, artifact, file_name)
-        try:
-            definitions = json.loads(text)
-            images = {d["name"]: d["imageUri"] for d in definitions}
-        except (ValueError, TypeError, KeyError):
-            raise _ActionError(f"Exception while trying to parse the image URI file from the artifact: {artifact}.") from None
-        try:
-            service = backend._get_service(cluster, name)
-        except Exception:  # noqa: BLE001 - moto's ServiceNotFound / ClusterNotFound
-            raise _ActionError(f"The Amazon ECS service '{name}' does not exist in cluster '{cluster}'.") from None
-        if service.status != "ACTIVE":
-            raise _ActionError(f"The Amazon ECS service '{name}' is not active.")
-        current = backend.describe_task_definition(service.task_definition)
-        containers = json.loads(json.dumps(current.container_definitions))
-        known = {c["name"] for c in containers}
-        missing = sorted(set(images) - known)
-        if missing:
-            raise _ActionError(f"Invalid action configuration: the image definitions file names container(s) "
-                               f"{', '.join(missing)} that task definition {current.family}:{current.revision} lacks")
-        for c in containers:
-            if c["name"] in images:
-                c["image"] = images[c["name"]]
-        td = backend.register_task_definition(
-            family=current.family,
-            container_definitions=containers,
-            volumes=current.volumes,
-            network_mode=current.network_mode,
-            tags=list(current.tags or []),
-            placement_constraints=current.placement_constraints,
-            requires_compatibilities=current.requires_compatibilities,
-            cpu=current.cpu,
-            memory=current.memory,
-            task_role_arn=getattr(current, "task_role_arn", None),
-            execution_role_arn=getattr(current, "execution_role_arn", None),
-            proxy_configuration=current.proxy_configuration,
-            inference_accelerators=current.inference_accelerators,
-            runtime_platform=current.runtime_platform,
-            ipc_mode=current.ipc_mode,
-            pid_mode=current.pid_mode,
-            ephemeral_storage=current.ephemeral_storage,
-        )
-        if _take_failure(runs, action.stage):
-            ecs.arm(service, 1, f"Error: {INJECTED}")
-        backend.update_service({"cluster": cluster, "service": name, "task_definition": td.arn,
-                                "force_new_deployment": True})
-        action.state["deployment"] = ecs.last_started(service)
-        action.state["task_definition"] = td.arn
-        action.external_id = action.state["deployment"]
-        action.external_url = (f"https://console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{name}/"
-                               f"deployments?region={runs.region}")
-    service = backend._get_service(cluster, name)
-    state = ecs.deployment_state(service, action.state["deployment"])
-    if state == "IN_PROGRESS":
-        return
-    if state == "COMPLETED":
-        action.succeed(f"Deployment {action.state['deployment']} of {name} COMPLETED with "
-                       f"{action.state['task_definition'].rsplit('/', 1)[-1]}")
-        return
-    if state is None:
-        raise _ActionError(f"Deployment {action.state['deployment']} of ECS service {name} was replaced by "
-                           "another deployment before it completed")
-    reasons = ecs.failed_reasons(backend, service, action.state["deployment"])
-    raise _ActionError(f"Deployment {action.state['deployment']} of ECS service {name} failed: the deployment "
-                       f"circuit breaker stopped it (tasks failed to start"
-                       + (f": {'; '.join(reasons)}" if reasons else "") + ")")
 
 
 # ------------------------------------------------------------------ control

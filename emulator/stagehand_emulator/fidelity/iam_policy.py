@@ -24,10 +24,11 @@ UNKNOWN = "Unknown"
 
 
 class Decision:
-    def __init__(self, effect, source=None, why=""):
+    def __init__(self, effect, source=None, why="", denying=False):
         self.effect = effect
         self.source = source  # "policy name (Sid)" of the deciding statement
         self.why = why  # for UNKNOWN: what could not be evaluated
+        self.denying = denying  # for UNKNOWN: the statement is a Deny
 
     @property
     def allowed(self):
@@ -224,7 +225,7 @@ def _evaluate(policies, action, resource, context):
                     continue
                 holds = _conditions_hold(statement, context)
             except _Unknown as e:
-                found = Decision(UNKNOWN, source, str(e.args[0]))
+                found = Decision(UNKNOWN, source, str(e.args[0]), denying=effect == "Deny")
                 if effect == "Deny":
                     unknown_deny = unknown_deny or found
                 else:
