@@ -134,8 +134,25 @@ class Layer:
                     return _json(start_response, {"error": str(e)}, "400 Bad Request")
                 return _json(start_response, holds.current())
             return _json(start_response, holds.described())
+        from . import fidelity
+
+        handler = fidelity.control_routes().get(what)
+        if handler is not None:
+            return _extra_control(start_response, handler, method, query, environ)
         start_response("404 Not Found", [("Content-Type", "application/json")])
         return [b'{"error": "unknown control endpoint"}']
+
+
+def _extra_control(start_response, handler, method, query, environ):
+    """A control endpoint a fidelity module declares (CONTROL_ROUTES): handler(method, body,
+    query) answers (status, value); BadControl (or ValueError) is a 400."""
+    try:
+        raw = _read_body(environ)
+        body = json.loads(raw) if raw.strip() else {}
+        status, value = handler(method, body, query)
+    except (BadControl, ValueError, TypeError) as e:
+        return _json(start_response, {"error": str(e)}, "400 Bad Request")
+    return _json(start_response, value, status)
 
 
 def summarize(entries, detail=False):

@@ -5,6 +5,8 @@ One module per service. A module may define:
   reset()    forget the module's own state (on POST /moto-api/reset, beside moto's);
   ROUTES     {signing name: handler} for services the layer answers itself (moto has none);
              a handler is called as handler(environ, start_response, body, region, action).
+  CONTROL_ROUTES  {path under /_stagehand/: handler} for the module's own control endpoints;
+             handler(method, body, query) -> (status, JSON value), raising ValueError for a 400.
 Modules are discovered by name, so adding a service is adding a file.
 """
 
@@ -27,6 +29,13 @@ def routes():
     table = {}
     for module in _modules:
         table.update(getattr(module, "ROUTES", {}))
+    return table
+
+
+def control_routes():
+    table = {}
+    for module in _modules:
+        table.update(getattr(module, "CONTROL_ROUTES", {}))
     return table
 
 
