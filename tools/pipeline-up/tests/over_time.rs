@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{APP, OWNER, REPO, TOKEN, pipeline_up, stack};
+use common::{OWNER, REPO, TOKEN, pipeline_up, stack};
 use testkit::{
     Emulator, Fault, FaultKind, Holds, Value, codepipeline, ecr, ecs, json, secretsmanager,
 };
@@ -358,8 +358,6 @@ fn a_fresh_account_waits_through_the_slr_lag_hold() {
 
 // ---------------------------------------------------------------- issue 12: runs
 
-const NEEDS_RUNS: &str = "needs the emulator's pipeline executions (branch emu-pipeline)";
-
 fn pipeline_holds(emu: &Emulator, build_s: f64, rollout_s: f64) {
     emu.hold(Holds {
         other: vec![("build_s".into(), build_s), ("rollout_s".into(), rollout_s)],
@@ -411,9 +409,7 @@ fn executions(emu: &Emulator) -> Vec<(String, String)> {
 }
 
 #[test]
-#[ignore = "needs the emulator's pipeline executions (branch emu-pipeline)"]
 fn wait_follows_the_first_execution_through_the_rollout() {
-    let _ = NEEDS_RUNS;
     let emu = Emulator::start();
     pipeline_holds(&emu, 0.5, 0.5);
     let doc = stack(&emu);
@@ -448,7 +444,6 @@ fn wait_follows_the_first_execution_through_the_rollout() {
 }
 
 #[test]
-#[ignore = "needs the emulator's pipeline executions (branch emu-pipeline)"]
 fn run_starts_an_execution_and_deploys_the_pushed_commit() {
     let emu = Emulator::start();
     pipeline_holds(&emu, 0.3, 0.3);
@@ -480,7 +475,6 @@ fn run_starts_an_execution_and_deploys_the_pushed_commit() {
 }
 
 #[test]
-#[ignore = "needs the emulator's pipeline executions (branch emu-pipeline)"]
 fn a_failed_build_is_exit_1_naming_the_stage_and_the_log() {
     let emu = Emulator::start();
     pipeline_holds(&emu, 0.3, 0.3);
@@ -506,7 +500,28 @@ fn a_failed_build_is_exit_1_naming_the_stage_and_the_log() {
 }
 
 #[test]
-#[ignore = "needs the emulator's pipeline executions (branch emu-pipeline)"]
+fn wait_on_a_first_build_that_fails_is_exit_1_naming_the_stage_and_action() {
+    let emu = Emulator::start();
+    pipeline_holds(&emu, 0.3, 0.3);
+    let doc = stack(&emu);
+    // Armed before the pipeline exists: the execution CreatePipeline starts fails its build.
+    emu.control(
+        "POST",
+        "pipeline/fail",
+        Some(&json!({"pipeline": PIPELINE, "stage": "Build", "times": 1})),
+    );
+    let out = pipeline_up(&emu).arg("--wait").doc(&doc).run();
+    let line = out.fails(1);
+    assert!(line.contains("stage Build, action Build"), "{line}");
+    // Each stage was reported on the way.
+    assert!(out.stderr.contains("Source Succeeded"), "{}", out.stderr);
+    // An independent check: the one execution (the first) failed; --wait started none.
+    let runs = executions(&emu);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].1, "Failed");
+}
+
+#[test]
 fn a_failed_deploy_is_exit_1_naming_the_stage() {
     let emu = Emulator::start();
     pipeline_holds(&emu, 0.3, 0.3);
@@ -528,7 +543,6 @@ fn a_failed_deploy_is_exit_1_naming_the_stage() {
 }
 
 #[test]
-#[ignore = "needs the emulator's pipeline executions (branch emu-pipeline)"]
 fn run_respects_no_wait_and_timeout() {
     let emu = Emulator::start();
     pipeline_holds(&emu, 0.3, 0.3);
