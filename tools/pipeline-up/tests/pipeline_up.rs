@@ -1,7 +1,8 @@
 //! pipeline-up against the emulator: what it makes, its drift rules, refusals and teardown.
 //! Every assertion is an independent describe call, never the tool's own code. (Settings,
 //! token rotation, role lag and runs: over_time.rs; lost answers, kills and partial stacks:
-//! idempotence.rs.)
+//! idempotence.rs.) Over 600 lines because each of the seven resources has its create, drift
+//! and teardown checks here, side by side with the describe calls that verify them.
 
 mod common;
 
