@@ -10,7 +10,7 @@ use aws_sdk_codepipeline::types::{
 };
 use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState};
 use aws_smithy_types::DateTime;
-use kit::{AwsContext, Cx, Error, Result, wait};
+use kit::{AwsContext, Cx, Error, Kind, Result, wait};
 
 use crate::clients::Clients;
 use crate::desired::Desired;
@@ -36,22 +36,59 @@ pub async fn start_and_follow(cx: &Cx, d: &Desired) -> Result<()> {
 }
 
 /// Follow the latest execution (waiting for one to appear: creating a pipeline starts its
-/// first execution, which may take a moment to be listed).
+/// first execution, which may take a moment to be listed): the running one, or the first.
+///
+/// A latest execution that had already failed before this wait began, while an earlier one
+/// succeeded, is a warning, not a failure: the service keeps serving what that earlier one
+/// deployed (a rerun of up.sh after a failed push). With no success at all — the first build
+/// still failing — the portal was never deployed, and the failure is exit 1.
 pub async fn follow_latest(cx: &Cx, d: &Desired) -> Result<()> {
     let c = Clients::new(cx);
-    let id = latest(cx, &c, d, None).await?;
-    follow(cx, &c, d, id).await
+    let runs = listed(cx, &c, d, None).await?;
+    let newest = &runs[0];
+    let ended_badly = !matches!(
+        newest.status,
+        Some(
+            PipelineExecutionStatus::InProgress
+                | PipelineExecutionStatus::Stopping
+                | PipelineExecutionStatus::Succeeded
+        )
+    );
+    let succeeded_before = runs[1..]
+        .iter()
+        .any(|r| r.status == Some(PipelineExecutionStatus::Succeeded));
+    match follow(cx, &c, d, newest.id.clone()).await {
+        Err(e) if ended_badly && succeeded_before && e.kind == Kind::Aws => {
+            kit::warn!(
+                "{}; the service keeps what the last successful execution deployed (pipeline-up --run starts another)",
+                e.message
+            );
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// One listed execution.
+struct Listed {
+    id: String,
+    status: Option<PipelineExecutionStatus>,
 }
 
 /// The newest execution's id, other than `not`.
 async fn latest(cx: &Cx, c: &Clients, d: &Desired, not: Option<&str>) -> Result<String> {
+    Ok(listed(cx, c, d, not).await?.swap_remove(0).id)
+}
+
+/// The recent executions other than `not`, newest first (at least one: waits for it).
+async fn listed(cx: &Cx, c: &Clients, d: &Desired, not: Option<&str>) -> Result<Vec<Listed>> {
     let name = &d.n.pipeline;
     wait::until(cx, &format!("an execution of pipeline {name}"), || async {
         let out = c
             .codepipeline
             .list_pipeline_executions()
             .pipeline_name(name)
-            .max_results(5)
+            .max_results(25)
             .send()
             .await
             .ctx(format!("listing the executions of pipeline {name}"))?;
@@ -62,9 +99,17 @@ async fn latest(cx: &Cx, c: &Clients, d: &Desired, not: Option<&str>) -> Result<
             .filter(|s| s.pipeline_execution_id().is_some() && s.pipeline_execution_id() != not)
             .collect();
         runs.sort_by_key(|s| std::cmp::Reverse(s.start_time().copied()));
-        Ok(match runs.first().and_then(|s| s.pipeline_execution_id()) {
-            Some(id) => wait::Poll::Ready(id.to_owned()),
-            None => wait::Poll::Pending("none started yet".to_owned()),
+        let runs: Vec<Listed> = runs
+            .into_iter()
+            .map(|s| Listed {
+                id: s.pipeline_execution_id().unwrap_or_default().to_owned(),
+                status: s.status().cloned(),
+            })
+            .collect();
+        Ok(if runs.is_empty() {
+            wait::Poll::Pending("none started yet".to_owned())
+        } else {
+            wait::Poll::Ready(runs)
         })
     })
     .await

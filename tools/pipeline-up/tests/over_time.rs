@@ -519,6 +519,48 @@ fn wait_on_a_first_build_that_fails_is_exit_1_naming_the_stage_and_action() {
     let runs = executions(&emu);
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].1, "Failed");
+    // A rerun (up.sh again): no execution ever succeeded, so the portal was never deployed.
+    let line = pipeline_up(&emu).arg("--wait").doc(&doc).run().fails(1);
+    assert!(line.contains("stage Build, action Build"), "{line}");
+}
+
+#[test]
+fn wait_after_a_failed_push_warns_and_keeps_the_last_good_deploy() {
+    let emu = Emulator::start();
+    pipeline_holds(&emu, 0.3, 0.3);
+    let doc = stack(&emu);
+    let after = pipeline_up(&emu).arg("--wait").doc(&doc).run().ok();
+    let good = running_image(&emu, &doc);
+    // A push whose build fails, over before the next up.sh.
+    emu.control(
+        "POST",
+        "pipeline/fail",
+        Some(&json!({"pipeline": PIPELINE, "stage": "Build", "times": 1})),
+    );
+    let pushed = emu.control(
+        "POST",
+        "pipeline/push",
+        Some(&json!({"pipeline": PIPELINE, "commit": "89abcdef0123456789abcdef0123456789abcdef"})),
+    );
+    let id = pushed["pipelineExecutionId"].as_str().unwrap().to_owned();
+    let ended = emu.wait_execution(PIPELINE, &id);
+    assert_eq!(
+        ended.status(),
+        Some(&codepipeline::types::PipelineExecutionStatus::Failed)
+    );
+    let mark = emu.mark();
+    let out = emu.tool("pipeline-up").arg("--wait").doc(&after).run();
+    out.ok();
+    assert!(
+        out.stderr.contains("stage Build, action Build")
+            && out
+                .stderr
+                .contains("keeps what the last successful execution deployed"),
+        "{}",
+        out.stderr
+    );
+    emu.calls_since(mark).assert_no_mutations();
+    assert_eq!(running_image(&emu, &doc), good);
 }
 
 #[test]
