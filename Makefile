@@ -7,12 +7,16 @@ CARGO ?= cargo
 export STACK ?= stack.json
 ARGS ?=
 
-.PHONY: help build emulator test demo demo-down up down plan bench fmt lint \
-        secrets slr core db alb svc pipeline
+.PHONY: help build emulator test demo demo-down up down plan bench fmt lint steps
 .DEFAULT_GOAL := help
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+	@echo "and one target per step (rerun it on \$$STACK; ARGS=… adds flags):"
+	@awk '!/^#/ && NF {printf "  %-10s %s (extra flags also from %s_ARGS)\n", $$3, $$1, $$4}' scripts/steps.tsv
+
+steps: ## the step table: tool, section, make target, flags variable, what it needs
+	@awk '!/^#/ && NF' scripts/steps.tsv
 
 build: ## build every tool (debug, one cargo invocation, locked dependencies)
 	$(CARGO) build --workspace --locked
@@ -33,7 +37,7 @@ demo: emulator build ## bring the whole stack up on the local emulator and show 
 demo-down: ## tear the demo stack down and stop its emulator
 	@scripts/demo.sh down
 
-up: build ## bring the stack up (needs GITHUB_TOKEN, REPO_OWNER, REPO_NAME)
+up: build ## plan, confirm, bring the stack up and wait for the portal (a fresh stack needs GITHUB_TOKEN, REPO_OWNER, REPO_NAME)
 	@scripts/up.sh
 
 down: build ## tear the stack down, in reverse order
@@ -45,20 +49,12 @@ plan: build ## show what up would change, with read-only calls only
 bench: emulator build ## time up / no-op rerun / plan / down on a fresh emulator, with call counts
 	@scripts/bench.sh
 
-secrets: ## rerun secrets-init on $(STACK) (extra flags: ARGS=…)
-	@scripts/step.sh secrets-init $(ARGS)
-slr: ## rerun slr-check --create on $(STACK)
-	@scripts/step.sh slr-check --create $(ARGS)
-core: ## rerun core-up on $(STACK)
-	@scripts/step.sh core-up $(ARGS)
-db: ## rerun db-up on $(STACK)
-	@scripts/step.sh db-up $(ARGS)
-alb: ## rerun alb-up on $(STACK)
-	@scripts/step.sh alb-up $(ARGS)
-svc: ## rerun svc-up on $(STACK)
-	@scripts/step.sh svc-up $(ARGS)
-pipeline: ## rerun pipeline-up on $(STACK) (REPO_OWNER/REPO_NAME or ARGS)
-	@scripts/step.sh pipeline-up $(if $(REPO_OWNER),--repo-owner $(REPO_OWNER)) $(if $(REPO_NAME),--repo-name $(REPO_NAME)) $(ARGS)
+# One target per step, from the step table (scripts/steps.tsv): `make db ARGS="--max-acu 4"`
+# reruns db-up on $(STACK) with its DB_ARGS and ARGS, and saves the document.
+STEP_TARGETS := $(shell awk '!/^\#/ && NF {print $$3}' scripts/steps.tsv)
+.PHONY: $(STEP_TARGETS)
+$(STEP_TARGETS): build
+	@scripts/step.sh $@ $(ARGS)
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -66,3 +62,9 @@ fmt: ## format the code
 lint: ## formatting and clippy
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --locked -- -D warnings
+
+.PHONY: portal portal-down
+portal: emulator build ## run the example Backstage app locally with the demo stack's task environment (brings the demo up if needed)
+	@scripts/portal.sh
+portal-down: ## stop what make portal started (backend, PostgreSQL, and the demo if it brought it up)
+	@scripts/portal.sh down

@@ -25,7 +25,8 @@ eval "$(scripts/emulator.sh env)"
 export GITHUB_TOKEN="${GITHUB_TOKEN:-ghp_demo_placeholder_not_a_real_token}"
 export REPO_OWNER="${REPO_OWNER:-example-org}" REPO_NAME="${REPO_NAME:-backstage-app}"
 
-url="$(scripts/up.sh)"
+# The demo applies without asking: the emulator is its own.
+url="$(AUTO_APPROVE=1 scripts/up.sh)"
 echo
 echo "What was created (from $STACK):"
 target/debug/stack-doc table "$STACK" | sed 's/^/  /'

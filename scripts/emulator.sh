@@ -42,7 +42,8 @@ start() {
       --port "${STAGEHAND_EMULATOR_PORT:-0}" --port-file "$STATE/emulator.port" \
       </dev/null >"$STATE/emulator.log" 2>&1) &
   echo $! >"$STATE/emulator.pid"
-  for _ in $(seq 1 150); do
+  # moto imports every service's models: seconds on an idle machine, more on a loaded one.
+  for _ in $(seq 1 600); do
     if [[ -f "$STATE/emulator.port" ]]; then
       local url="http://127.0.0.1:$(cat "$STATE/emulator.port")"
       if curl -sf -o /dev/null "$url/_stagehand/health"; then
@@ -54,7 +55,7 @@ start() {
     running || { echo "emulator: exited while starting; see $STATE/emulator.log" >&2; tail -5 "$STATE/emulator.log" >&2; exit 1; }
     sleep 0.1
   done
-  echo "emulator: did not answer within 15 s; see $STATE/emulator.log" >&2
+  echo "emulator: did not answer within 60 s; see $STATE/emulator.log" >&2
   exit 1
 }
 

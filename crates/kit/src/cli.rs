@@ -27,7 +27,7 @@ pub struct Common {
     /// anything)
     #[arg(long, help_heading = "Mode")]
     pub no_wait: bool,
-    /// Give up waiting after this long (e.g. 90s, 20m, 1h); exit code 3
+    /// Give up waiting after this long (e.g. 90s, 1.5m, 20min, 1h; at most 24h); exit code 3
     #[arg(long, value_parser = parse_duration, default_value = "30m", help_heading = "Mode")]
     pub timeout: Duration,
 
@@ -106,32 +106,46 @@ pub struct Cli<A: clap::Args> {
     pub args: A,
 }
 
-/// "90s", "20m", "1h", "1h30m", or plain seconds.
+/// The longest wait `--timeout` accepts: longer than anything AWS provisions.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// "90s", "1.5m", "20min", "1h30m", or plain seconds (humantime's forms); more than zero and
+/// at most [`MAX_TIMEOUT`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a duration; use e.g. 90s, 20m or 1h");
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    let bad = || format!("'{text}' is not a duration; use e.g. 90s, 1.5m, 20min or 1h");
+    let text = text.trim();
+    let d = if let Ok(secs) = text.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if let Some((number, unit)) = split_fraction(text) {
+        // humantime takes whole numbers only; "1.5m" is common enough to accept.
+        let per = humantime::parse_duration(&format!("1{unit}")).map_err(|_| bad())?;
+        per.mul_f64(number)
+    } else {
+        humantime::parse_duration(text).map_err(|_| bad())?
+    };
+    if d.is_zero() {
+        return Err(format!(
+            "'{text}' is zero; give a timeout greater than zero (or --no-wait)"
+        ));
     }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return Err(bad()),
-        };
+    if d > MAX_TIMEOUT {
+        return Err(format!("'{text}' is longer than the 24h a timeout may be"));
     }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
+    Ok(d)
+}
+
+/// "1.5m" → (1.5, "m").
+fn split_fraction(text: &str) -> Option<(f64, &str)> {
+    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(end);
+    if !number.contains('.') || unit.is_empty() {
+        return None;
     }
-    Ok(Duration::from_secs(total))
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(|n| (n, unit.trim()))
 }
 
 /// `K=V`: a non-empty key of at most 128 characters, not in AWS's reserved `aws:` space, and a
@@ -192,9 +206,15 @@ mod tests {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("20min"), Ok(Duration::from_secs(1200)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("10x").is_err());
-        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("0s").unwrap_err().contains("zero"));
+        assert!(parse_duration("0").unwrap_err().contains("zero"));
+        assert!(parse_duration("99999999999999h").is_err());
+        assert!(parse_duration("25h").unwrap_err().contains("24h"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod cli;
 mod error;
+pub mod jsondiff;
 pub mod log;
 pub mod plan;
 pub mod settings;

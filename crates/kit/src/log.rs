@@ -5,10 +5,16 @@
 //! never lost to a list of crate names. `RUST_LOG`, when set, replaces the filter.
 
 use std::fmt;
+use std::io::IsTerminal;
+use std::time::Instant;
 
+use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, format::Writer};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The tracing target of every stagehand log line.
 pub const TARGET: &str = "stagehand";
@@ -67,8 +73,10 @@ where
     }
 }
 
-/// The filter for -q / default / -v / -vv: stagehand's lines at that level, everything else
-/// (the SDK) only at warn, since its debug output is noise to an operator.
+/// The filter for -q / default / -v / -vv: stagehand's lines at that level, nothing from
+/// other crates. The SDK's own events are noise to an operator (IMDS probes on a
+/// workstation) and can carry request or response bodies, which can hold secrets; what the
+/// SDK does is shown by stagehand's own lines (-vv: each AWS operation). RUST_LOG opens more.
 pub fn filter(verbose: u8, quiet: bool) -> String {
     let ours = match (quiet, verbose) {
         (true, _) => "warn",
@@ -76,7 +84,12 @@ pub fn filter(verbose: u8, quiet: bool) -> String {
         (false, 1) => "debug",
         _ => "trace",
     };
-    format!("warn,{TARGET}={ours}")
+    format!("off,{TARGET}={ours}")
+}
+
+/// Whether stderr may carry colours: a terminal, and NO_COLOR unset (no-color.org).
+pub fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 pub fn init(tool: &'static str, verbose: u8, quiet: bool) {
@@ -84,19 +97,59 @@ pub fn init(tool: &'static str, verbose: u8, quiet: bool) {
         Ok(v) if !v.trim().is_empty() => v,
         _ => filter(verbose, quiet),
     };
-    let _ = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(colour())
         .event_format(ToolLines(tool))
+        .with_filter(EnvFilter::new(filter));
+    // -vv: one line per AWS operation (service, operation, duration), from the SDK's own
+    // operation spans; their fields and events (which can carry bodies) are never printed.
+    let operations = (verbose >= 2 && !quiet).then(|| {
+        AwsOperations(tool).with_filter(filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("aws_sdk_") && meta.name().contains('.')
+        }))
+    });
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(operations)
         .try_init();
+}
+
+/// Times the SDK's operation spans ("STS.GetCallerIdentity") and prints one line when each
+/// ends.
+struct AwsOperations(&'static str);
+
+struct Started(Instant);
+
+impl<S> Layer<S> for AwsOperations
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+        if let Some(span) = cx.span(id) {
+            span.extensions_mut().insert(Started(Instant::now()));
+        }
+    }
+
+    fn on_close(&self, id: Id, cx: Context<'_, S>) {
+        if let Some(span) = cx.span(&id) {
+            let took = span
+                .extensions()
+                .get::<Started>()
+                .map(|s| s.0.elapsed().as_millis());
+            if let Some(ms) = took {
+                eprintln!("{}: debug: aws {} ({ms} ms)", self.0, span.name());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn levels() {
-        assert_eq!(super::filter(0, false), "warn,stagehand=info");
-        assert_eq!(super::filter(1, false), "warn,stagehand=debug");
-        assert_eq!(super::filter(0, true), "warn,stagehand=warn");
+        assert_eq!(super::filter(0, false), "off,stagehand=info");
+        assert_eq!(super::filter(1, false), "off,stagehand=debug");
+        assert_eq!(super::filter(0, true), "off,stagehand=warn");
     }
 }

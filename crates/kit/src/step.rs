@@ -138,6 +138,13 @@ pub trait Step {
         Ok(())
     }
 
+    /// Checks of the document that an up or `--plan` run needs and `--destroy` does not (the
+    /// upstream sections): `--destroy` needs only the step's own section and the identity, so
+    /// that a teardown resumes from any point. Run after [`Step::check`], before any call.
+    fn check_inputs(_args: &Self::Args, _doc: &Doc) -> Result<()> {
+        Ok(())
+    }
+
     /// Read-only calls: what exists now, found by deterministic name or tags.
     async fn observe(cx: &Cx, args: &Self::Args) -> Result<Self::Observed>;
 
@@ -164,6 +171,13 @@ pub trait Step {
 
     /// Delete what this step created and tagged, in dependency order.
     async fn destroy(cx: &Cx, args: &Self::Args) -> Result<()>;
+
+    /// The settings the section records (`<section>.settings`). The default records the
+    /// flags in effect as parsed ([`Cx::settings`]); a tool whose defaults depend on what
+    /// exists (a reused resource's own values) records the values in effect instead.
+    fn settings(cx: &Cx, _args: &Self::Args, _now: &Self::Observed) -> Map<String, Value> {
+        cx.settings.clone()
+    }
 }
 
 /// A tool's whole `main`: `fn main() -> ExitCode { kit::run::<MyStep>() }`.
@@ -321,7 +335,11 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     let mut user_tags = doc.tags();
     user_tags.extend(common.tags.iter().cloned());
     S::check(&args, &doc)?;
+    if !common.destroy {
+        S::check_inputs(&args, &doc)?;
+    }
 
+    crate::aws::check_config(&common)?;
     let sdk = crate::aws::load_config(&common).await;
     let region = crate::aws::region_of(&sdk)?;
     if let Some(doc_region) = doc.region().filter(|r| *r != region) {
@@ -370,6 +388,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     }
     let observed = S::observe(&cx, &args).await?;
     let plan = S::diff(&cx, &args, &observed)?;
+    let recorded = S::settings(&cx, &args, &observed);
     if cx.plan_only() {
         for line in plan.lines() {
             if !cx.common.quiet {
@@ -391,7 +410,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
         } else {
             doc.put(&planned);
         }
-        doc.set_settings(section, cx.settings.clone());
+        doc.set_settings(section, recorded);
         return Ok(doc);
     }
     for line in plan.lines() {
@@ -399,7 +418,7 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     }
     let written = S::apply(&cx, &args, observed, plan).await?;
     doc.put(&written);
-    doc.set_settings(section, cx.settings.clone());
+    doc.set_settings(section, recorded);
     Ok(doc)
 }
 

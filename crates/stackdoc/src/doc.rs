@@ -233,6 +233,20 @@ impl Doc {
         }
     }
 
+    /// Take section `name` from `other` as it is there (or remove it here when `other` has
+    /// none): how a runner joins a step's output into the stack's document, so that steps
+    /// run side by side contribute only their own sections.
+    pub fn take_section(&mut self, other: &Doc, name: &str) {
+        match other.root.get(name) {
+            Some(v) => {
+                self.root.insert(name.into(), v.clone());
+            }
+            None => {
+                self.root.remove(name);
+            }
+        }
+    }
+
     pub fn remove(&mut self, name: &str) {
         self.root.remove(name);
     }

@@ -128,10 +128,28 @@ impl Emulator {
     fn command(&self, name: &str, mut cmd: Command) -> Tool {
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();
+            // A test starts from a clean shell: nothing from the caller's
+            // AWS setup, secrets, or the variables `make` exports (`make test`
+            // exports STACK, which the tools read as their document).
             if key.starts_with("AWS_")
                 || key.starts_with("STAGEHAND_")
-                || key == "GITHUB_TOKEN"
-                || key == "POSTGRES_PASSWORD"
+                || key.ends_with("_ARGS")
+                || matches!(
+                    key.as_str(),
+                    "GITHUB_TOKEN"
+                        | "POSTGRES_PASSWORD"
+                        | "STACK"
+                        | "ARGS"
+                        | "REPO_OWNER"
+                        | "REPO_NAME"
+                        | "REPO_BRANCH"
+                        | "CONNECTION_ARN"
+                        | "AUTO_APPROVE"
+                        | "NO_WAIT"
+                        | "MAKEFLAGS"
+                        | "MFLAGS"
+                        | "MAKELEVEL"
+                )
             {
                 cmd.env_remove(&key);
             }

@@ -16,6 +16,8 @@ pub const MIN_PREFIX: u8 = 16;
 pub const MAX_PREFIX: u8 = 28 - NEWBITS;
 /// Public subnets take indices 0..N and private ones 10..N+10: more than 10 would collide.
 pub const MAX_AZS: u32 = PRIVATE_OFFSET;
+/// An ALB needs subnets in at least two zones, and so does a DB subnet group.
+pub const MIN_AZS: u32 = 2;
 
 pub const DEFAULT_CIDR: &str = "10.0.0.0/16";
 pub const DEFAULT_AZS: u32 = 3;
@@ -61,12 +63,12 @@ pub fn parse_cidr(text: &str) -> Result<Ipv4Net> {
     Ok(net)
 }
 
-/// Check `--azs`: 1 to 10 (the region's own count is checked once it is known).
+/// Check `--azs`: 2 to 10 (the region's own count is checked once it is known).
 pub fn check_azs(n: u32) -> Result<()> {
-    if n == 0 {
-        return Err(Error::usage(
-            "--azs 0: a core-infra needs at least one availability zone; use e.g. --azs 3",
-        ));
+    if n < MIN_AZS {
+        return Err(Error::usage(format!(
+            "--azs {n}: a core-infra needs at least {MIN_AZS} availability zones (an ALB needs subnets in two zones, and a DB subnet group must cover two); use e.g. --azs 3"
+        )));
     }
     if n > MAX_AZS {
         return Err(Error::usage(format!(
@@ -189,8 +191,11 @@ mod tests {
     #[test]
     fn az_counts() {
         assert!(check_azs(0).unwrap_err().message.contains("--azs 0"));
+        let one = check_azs(1).unwrap_err();
+        assert_eq!(one.exit_code(), 2);
+        assert!(one.message.contains("two zones"), "{}", one.message);
         assert!(check_azs(11).is_err());
-        assert!(check_azs(1).is_ok() && check_azs(10).is_ok());
+        assert!(check_azs(2).is_ok() && check_azs(10).is_ok());
     }
 
     #[test]

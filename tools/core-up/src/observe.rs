@@ -1,22 +1,27 @@
 //! What exists now: read-only calls, concurrent, one describe per resource kind.
 //!
-//! Two rounds. The first needs nothing but the core name: the region's zones, the VPC by its
-//! Name tag, the internet gateway and the NAT's Elastic IP by theirs (either may exist
+//! Two rounds. The first needs nothing but the core name: the region's zones, the VPCs by
+//! their Name tag, the internet gateways and the NAT's Elastic IPs by theirs (either may exist
 //! without an attachment after an interrupted run), the ECS cluster, the namespace. The
-//! second needs the VPC id: its subnets, route tables and NAT gateways (each one call
-//! filtered by VPC), its DNS-hostnames attribute, and the namespace's tags.
+//! second needs the VPC ids: their subnets, route tables and NAT gateways (each one call
+//! filtered by VPC), and the DNS-hostnames attribute of the VPC kept.
+//!
+//! Several VPCs of core-up's named after the core (a CreateVpc whose answer was lost, then
+//! sent again) are not an error: one is kept (the document's, else the most complete) and the
+//! others are listed, with what is in them, for the diff to delete.
 
 use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ecs::types::ClusterField;
 use aws_sdk_servicediscovery::types::{
     FilterCondition, NamespaceFilter, NamespaceFilterName, NamespaceType,
 };
-use kit::{AwsContext, Cx, Error, Result};
+use kit::{AwsContext, Cx, Result};
+use stackdoc::Core;
 
 use crate::layout::{self, Tier};
 use crate::settings::Settings;
 
-/// The clients of the three services core-up talks to.
+/// The clients of the services core-up talks to.
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub ecs: aws_sdk_ecs::Client,
@@ -33,16 +38,17 @@ impl Clients {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vpc {
     pub id: String,
     pub cidr: String,
     pub owned: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubnetFound {
     pub id: String,
+    pub vpc_id: String,
     pub cidr: String,
     pub az: String,
     pub name: String,
@@ -52,7 +58,7 @@ pub struct SubnetFound {
     pub owned: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Igw {
     pub id: String,
     pub owned: bool,
@@ -60,7 +66,7 @@ pub struct Igw {
     pub attached_to: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Eip {
     pub allocation_id: String,
     pub association_id: Option<String>,
@@ -68,18 +74,27 @@ pub struct Eip {
     pub owned: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nat {
     pub id: String,
+    pub vpc_id: String,
     pub name: String,
     /// pending, available, deleting, failed (deleted ones are not kept).
     pub state: String,
     pub subnet_id: String,
     pub allocation_ids: Vec<String>,
+    /// Its network interfaces (not another step's, for the destroy guard).
+    pub eni_ids: Vec<String>,
     pub owned: bool,
 }
 
-#[derive(Debug, Clone)]
+impl Nat {
+    pub fn live(&self) -> bool {
+        matches!(self.state.as_str(), "pending" | "available")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub destination: String,
     /// The gateway (igw-…, local), NAT gateway or other target.
@@ -87,16 +102,17 @@ pub struct Route {
     pub state: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Association {
     pub id: String,
     pub subnet_id: Option<String>,
     pub main: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteTable {
     pub id: String,
+    pub vpc_id: String,
     pub name: String,
     pub owned: bool,
     pub routes: Vec<Route>,
@@ -107,9 +123,13 @@ impl RouteTable {
     pub fn default_route(&self) -> Option<&Route> {
         self.routes.iter().find(|r| r.destination == "0.0.0.0/0")
     }
+    /// How many subnets it serves (the main association is not a subnet's).
+    pub fn subnet_count(&self) -> usize {
+        self.associations.iter().filter(|a| !a.main).count()
+    }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cluster {
     pub name: String,
     pub arn: String,
@@ -120,7 +140,7 @@ pub struct Cluster {
     pub insights: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
     pub id: String,
     pub arn: String,
@@ -128,29 +148,77 @@ pub struct Namespace {
     pub owned: bool,
 }
 
-#[derive(Debug)]
+/// A VPC with what is in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    pub vpc: Vpc,
+    pub subnets: Vec<SubnetFound>,
+    pub route_tables: Vec<RouteTable>,
+    /// NAT gateways that are not deleted.
+    pub nats: Vec<Nat>,
+}
+
+impl Network {
+    /// How much of a core-infra it holds: what picks the VPC to keep among duplicates.
+    fn completeness(&self) -> (usize, usize, usize) {
+        (
+            self.subnets
+                .iter()
+                .filter(|s| s.owned && s.tier.is_some())
+                .count(),
+            self.nats.iter().filter(|n| n.live()).count(),
+            self.route_tables.iter().map(RouteTable::subnet_count).sum(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
     pub settings: Settings,
     /// The region's available zones, by name.
     pub zones: Vec<String>,
+    /// The VPC named after the core: core-up's if there is one, else someone else's.
     pub vpc: Option<Vpc>,
+    /// Several VPCs of the name and none of them core-up's: which one is meant is unclear.
+    pub ambiguous: Vec<String>,
     /// The subnets of the VPC.
     pub subnets: Vec<SubnetFound>,
+    /// NAT gateways of the VPC that are not deleted (core-up's VPC only).
+    pub nats: Vec<Nat>,
+    /// Route tables of the VPC (core-up's VPC only).
+    pub route_tables: Vec<RouteTable>,
+    /// The VPC's enableDnsHostnames (core-up's VPC only).
+    pub dns_hostnames: Option<bool>,
+    /// Further VPCs of core-up's with the same name, with their contents: duplicates to delete.
+    pub extra_vpcs: Vec<Network>,
     /// Gateways named after the core (attached anywhere, or not at all).
     pub igws: Vec<Igw>,
     /// Elastic IPs named `<core>-nat`.
     pub eips: Vec<Eip>,
-    /// NAT gateways of the VPC that are not deleted.
-    pub nats: Vec<Nat>,
-    /// Route tables of the VPC.
-    pub route_tables: Vec<RouteTable>,
-    /// The VPC's enableDnsHostnames (read for core-up's own VPC only).
-    pub dns_hostnames: Option<bool>,
     pub cluster: Option<Cluster>,
     pub namespace: Option<Namespace>,
 }
 
 impl Observed {
+    /// Nothing found: what a fresh account (or a finished destroy) looks like.
+    pub fn empty(settings: Settings, zones: Vec<String>) -> Observed {
+        Observed {
+            settings,
+            zones,
+            vpc: None,
+            ambiguous: Vec::new(),
+            subnets: Vec::new(),
+            nats: Vec::new(),
+            route_tables: Vec::new(),
+            dns_hostnames: None,
+            extra_vpcs: Vec::new(),
+            igws: Vec::new(),
+            eips: Vec::new(),
+            cluster: None,
+            namespace: None,
+        }
+    }
+
     /// Whether the VPC is someone else's: then core-up reuses the network and manages none of
     /// its routing.
     pub fn foreign_vpc(&self) -> bool {
@@ -159,38 +227,107 @@ impl Observed {
     pub fn subnets_of(&self, tier: Tier) -> impl Iterator<Item = &SubnetFound> {
         self.subnets.iter().filter(move |s| s.tier == Some(tier))
     }
-    pub fn route_table(&self, tier: Tier) -> Option<&RouteTable> {
+    fn tables_named(&self, tier: Tier) -> impl Iterator<Item = &RouteTable> {
         let name = layout::route_table_name(&self.settings.core, tier);
-        // Ours first: a table of that name someone else made is still usable.
-        let named = || self.route_tables.iter().filter(|t| t.name == name);
-        named().find(|t| t.owned).or_else(|| named().next())
+        self.route_tables.iter().filter(move |t| t.name == name)
+    }
+    /// The tier's route table: ours first (a table of that name someone else made is still
+    /// usable), then the one serving most subnets, then one with a default route.
+    pub fn route_table(&self, tier: Tier) -> Option<&RouteTable> {
+        self.tables_named(tier).max_by(|a, b| {
+            let key = |t: &RouteTable| {
+                (
+                    t.owned,
+                    t.subnet_count(),
+                    t.default_route().is_some(),
+                    std::cmp::Reverse(t.id.clone()),
+                )
+            };
+            key(a).cmp(&key(b))
+        })
+    }
+    /// Duplicates of the tier's table that core-up made (a create whose answer was lost).
+    pub fn extra_tables(&self, tier: Tier) -> Vec<&RouteTable> {
+        let kept = self.route_table(tier).map(|t| t.id.as_str());
+        self.tables_named(tier)
+            .filter(|t| t.owned && Some(t.id.as_str()) != kept)
+            .collect()
     }
     /// The gateway to use: one attached to the VPC, else one of ours that is not attached
     /// anywhere (an interrupted run created it but did not attach it).
     pub fn igw(&self) -> Option<&Igw> {
-        let attached = self
-            .vpc
-            .as_ref()
-            .and_then(|vpc| self.igws.iter().find(|g| g.attached_to.contains(&vpc.id)));
+        let attached = self.vpc.as_ref().and_then(|vpc| {
+            self.igws
+                .iter()
+                .filter(|g| g.attached_to.contains(&vpc.id))
+                .max_by_key(|g| (g.owned, std::cmp::Reverse(g.id.clone())))
+        });
         attached.or_else(|| {
             self.igws
                 .iter()
-                .find(|g| g.owned && g.attached_to.is_empty())
+                .filter(|g| g.owned && g.attached_to.is_empty())
+                .min_by_key(|g| g.id.clone())
         })
     }
-    /// The NAT gateway that serves the private route table: ours, pending or available.
+    /// Gateways of ours attached nowhere, besides the one used: left by lost answers, each
+    /// counts against a quota of five per region.
+    pub fn spare_igws(&self) -> Vec<&Igw> {
+        let used = self.igw().map(|g| g.id.as_str());
+        self.igws
+            .iter()
+            .filter(|g| g.owned && g.attached_to.is_empty() && Some(g.id.as_str()) != used)
+            .collect()
+    }
+    /// The NAT gateway that serves the private route table: the one its route points at,
+    /// else ours, else an available one.
     pub fn nat(&self) -> Option<&Nat> {
         let name = layout::nat_name(&self.settings.core);
+        let routed = self
+            .route_table(Tier::Private)
+            .and_then(|t| t.default_route())
+            .map(|r| r.target.as_str());
         self.nats
             .iter()
-            .filter(|n| n.name == name && matches!(n.state.as_str(), "pending" | "available"))
-            .min_by_key(|n| (!n.owned, n.state != "available"))
+            .filter(|n| n.name == name && n.live())
+            .max_by_key(|n| {
+                (
+                    Some(n.id.as_str()) == routed,
+                    n.owned,
+                    n.state == "available",
+                    std::cmp::Reverse(n.id.clone()),
+                )
+            })
+    }
+    /// Further live NAT gateways of ours in the VPC: duplicates to delete.
+    pub fn extra_nats(&self) -> Vec<&Nat> {
+        let name = layout::nat_name(&self.settings.core);
+        let kept = self.nat().map(|n| n.id.as_str());
+        self.nats
+            .iter()
+            .filter(|n| n.owned && n.name == name && n.live() && Some(n.id.as_str()) != kept)
+            .collect()
     }
     /// The Elastic IP for a new NAT gateway: ours and free.
     pub fn free_eip(&self) -> Option<&Eip> {
         self.eips
             .iter()
-            .find(|e| e.owned && e.association_id.is_none())
+            .filter(|e| e.owned && e.association_id.is_none())
+            .min_by_key(|e| e.allocation_id.clone())
+    }
+    /// Addresses of ours that nothing uses or will use: each costs money. The one a new NAT
+    /// gateway will take is not spare.
+    pub fn spare_eips(&self) -> Vec<&Eip> {
+        let taken = if self.nat().is_none() && !self.foreign_vpc() {
+            self.free_eip().map(|e| e.allocation_id.as_str())
+        } else {
+            None
+        };
+        self.eips
+            .iter()
+            .filter(|e| {
+                e.owned && e.association_id.is_none() && Some(e.allocation_id.as_str()) != taken
+            })
+            .collect()
     }
 }
 
@@ -200,7 +337,7 @@ pub fn tags_of_ec2(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn name_of(tags: &[aws_sdk_ec2::types::Tag]) -> String {
+pub fn name_of(tags: &[aws_sdk_ec2::types::Tag]) -> String {
     tags.iter()
         .find(|t| t.key() == Some("Name"))
         .and_then(|t| t.value())
@@ -218,52 +355,137 @@ pub fn filter(name: &str, values: &[&str]) -> Filter {
 
 pub async fn observe(cx: &Cx, c: &Clients, settings: Settings) -> Result<Observed> {
     let core = settings.core.clone();
-    let network = async {
-        let vpc = find_vpc(cx, c, &core).await?;
-        let Some(vpc) = vpc else {
-            return Ok((None, Vec::new(), Vec::new(), Vec::new(), None));
-        };
-        let subnets = find_subnets(cx, c, &core, &vpc.id);
-        if !vpc.owned {
-            // Someone else's network: only its subnets matter.
-            return Ok((
-                Some(vpc.clone()),
-                subnets.await?,
-                Vec::new(),
-                Vec::new(),
-                None,
-            ));
-        }
-        let (subnets, tables, nats, dns) = futures::try_join!(
-            subnets,
-            find_route_tables(cx, c, &vpc.id),
-            find_nats(cx, c, &vpc.id),
-            dns_hostnames(c, &vpc.id),
-        )?;
-        Ok::<_, Error>((Some(vpc), subnets, tables, nats, Some(dns)))
-    };
-    let (zones, (vpc, subnets, route_tables, nats, dns_hostnames), igws, eips, cluster, namespace) =
-        futures::try_join!(
-            zones(c),
-            network,
-            find_igws(cx, c, &core),
-            find_eips(cx, c, &core),
-            find_cluster(cx, c, &core),
-            find_namespace(cx, c, &core),
-        )?;
+    // The VPC id the document names, to keep among duplicates.
+    let in_doc = cx
+        .doc
+        .section::<Core>()
+        .ok()
+        .flatten()
+        .filter(|s| s.name == core)
+        .map(|s| s.vpc_id);
+    let (zones, found, igws, eips, cluster, namespace) = futures::try_join!(
+        zones(c),
+        find_network(cx, c, &core, in_doc.as_deref()),
+        find_igws(cx, c, &core),
+        find_eips(cx, c, &core),
+        find_cluster(cx, c, &core),
+        find_namespace(cx, c, &core),
+    )?;
     Ok(Observed {
         settings,
         zones,
-        vpc,
-        subnets,
+        vpc: found.vpc,
+        ambiguous: found.ambiguous,
+        subnets: found.subnets,
+        nats: found.nats,
+        route_tables: found.route_tables,
+        dns_hostnames: found.dns_hostnames,
+        extra_vpcs: found.extra_vpcs,
         igws,
         eips,
-        nats,
-        route_tables,
-        dns_hostnames,
         cluster,
         namespace,
     })
+}
+
+/// The VPCs named after the core, the one kept with its contents, and duplicates of ours.
+async fn find_network(cx: &Cx, c: &Clients, core: &str, in_doc: Option<&str>) -> Result<Found> {
+    let vpcs = find_vpcs(cx, c, core).await?;
+    let (owned, foreign): (Vec<Vpc>, Vec<Vpc>) = vpcs.into_iter().partition(|v| v.owned);
+    if owned.is_empty() {
+        return match foreign.as_slice() {
+            [] => Ok(Found::default()),
+            [one] => {
+                // Someone else's network: only its subnets matter.
+                let subnets = find_subnets(cx, c, core, &[one.id.as_str()]).await?;
+                Ok(Found {
+                    vpc: Some(one.clone()),
+                    subnets,
+                    ..Found::default()
+                })
+            }
+            many => Ok(Found {
+                ambiguous: many.iter().map(|v| v.id.clone()).collect(),
+                ..Found::default()
+            }),
+        };
+    }
+    let ids: Vec<&str> = owned.iter().map(|v| v.id.as_str()).collect();
+    let single = (ids.len() == 1).then(|| ids[0]);
+    let dns_single = async {
+        match single {
+            Some(id) => dns_hostnames(c, id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (subnets, tables, nats, dns) = futures::try_join!(
+        find_subnets(cx, c, core, &ids),
+        find_route_tables(cx, c, &ids),
+        find_nats(cx, c, &ids),
+        dns_single,
+    )?;
+    let mut nets: Vec<Network> = owned
+        .into_iter()
+        .map(|vpc| Network {
+            subnets: subnets
+                .iter()
+                .filter(|s| s.vpc_id == vpc.id)
+                .cloned()
+                .collect(),
+            route_tables: tables
+                .iter()
+                .filter(|t| t.vpc_id == vpc.id)
+                .cloned()
+                .collect(),
+            nats: nats
+                .iter()
+                .filter(|n| n.vpc_id == vpc.id)
+                .cloned()
+                .collect(),
+            vpc,
+        })
+        .collect();
+    let keep = keep_index(&nets, in_doc);
+    let kept = nets.remove(keep);
+    let dns = match dns {
+        Some(d) => d,
+        None => dns_hostnames(c, &kept.vpc.id).await?,
+    };
+    Ok(Found {
+        vpc: Some(kept.vpc),
+        subnets: kept.subnets,
+        route_tables: kept.route_tables,
+        nats: kept.nats,
+        dns_hostnames: Some(dns),
+        extra_vpcs: nets,
+        ambiguous: Vec::new(),
+    })
+}
+
+/// The network part of what observe found.
+#[derive(Default)]
+struct Found {
+    vpc: Option<Vpc>,
+    ambiguous: Vec<String>,
+    subnets: Vec<SubnetFound>,
+    route_tables: Vec<RouteTable>,
+    nats: Vec<Nat>,
+    dns_hostnames: Option<bool>,
+    extra_vpcs: Vec<Network>,
+}
+
+/// Which of several VPCs of ours to keep: the document's, else the most complete (ties go
+/// to the lowest id, so that every run picks the same one).
+fn keep_index(nets: &[Network], in_doc: Option<&str>) -> usize {
+    if let Some(i) = nets.iter().position(|n| Some(n.vpc.id.as_str()) == in_doc) {
+        return i;
+    }
+    (0..nets.len())
+        .max_by(|&a, &b| {
+            (nets[a].completeness(), std::cmp::Reverse(&nets[a].vpc.id))
+                .cmp(&(nets[b].completeness(), std::cmp::Reverse(&nets[b].vpc.id)))
+        })
+        .unwrap_or(0)
 }
 
 /// The region's available zones (not Local or Wavelength Zones), by name.
@@ -285,9 +507,8 @@ async fn zones(c: &Clients) -> Result<Vec<String>> {
     Ok(zones)
 }
 
-/// The VPC named after the core: ours if there is one, else someone else's. Two of a kind
-/// is ambiguous and refused.
-async fn find_vpc(cx: &Cx, c: &Clients, core: &str) -> Result<Option<Vpc>> {
+/// Every VPC named after the core.
+async fn find_vpcs(cx: &Cx, c: &Clients, core: &str) -> Result<Vec<Vpc>> {
     let vpcs = c
         .ec2
         .describe_vpcs()
@@ -300,131 +521,117 @@ async fn find_vpc(cx: &Cx, c: &Clients, core: &str) -> Result<Option<Vpc>> {
         .ctx(format!(
             "looking for the VPC named {core} (EC2 DescribeVpcs)"
         ))?;
-    let found: Vec<Vpc> = vpcs
+    Ok(vpcs
         .iter()
         .map(|v| Vpc {
             id: v.vpc_id().unwrap_or_default().to_owned(),
             cidr: v.cidr_block().unwrap_or_default().to_owned(),
             owned: cx.owns(tags_of_ec2(v.tags())),
         })
-        .collect();
-    let owned: Vec<&Vpc> = found.iter().filter(|v| v.owned).collect();
-    let pick = if owned.is_empty() {
-        found.iter().collect::<Vec<_>>()
-    } else {
-        owned
-    };
-    match pick.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some((*one).clone())),
-        many => {
-            let ids: Vec<&str> = many.iter().map(|v| v.id.as_str()).collect();
-            Err(Error::usage(format!(
-                "{} VPCs are named {core} ({}), so core-up cannot tell which is the core-infra; delete or rename the extra ones, or pass --core-name for a separate core-infra",
-                ids.len(),
-                ids.join(", ")
-            )))
-        }
+        .collect())
+}
+
+pub fn subnet_found(cx: &Cx, core: &str, s: &aws_sdk_ec2::types::Subnet) -> SubnetFound {
+    let name = name_of(s.tags());
+    let tier = Tier::BOTH
+        .into_iter()
+        .find(|t| name.starts_with(&layout::subnet_prefix(core, *t)));
+    SubnetFound {
+        id: s.subnet_id().unwrap_or_default().to_owned(),
+        vpc_id: s.vpc_id().unwrap_or_default().to_owned(),
+        cidr: s.cidr_block().unwrap_or_default().to_owned(),
+        az: s.availability_zone().unwrap_or_default().to_owned(),
+        name,
+        tier,
+        owned: cx.owns(tags_of_ec2(s.tags())),
     }
 }
 
-async fn find_subnets(cx: &Cx, c: &Clients, core: &str, vpc: &str) -> Result<Vec<SubnetFound>> {
+async fn find_subnets(cx: &Cx, c: &Clients, core: &str, vpcs: &[&str]) -> Result<Vec<SubnetFound>> {
     let subnets = c
         .ec2
         .describe_subnets()
-        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("vpc-id", vpcs))
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
         .ctx(format!(
-            "listing the subnets of VPC {vpc} (EC2 DescribeSubnets)"
+            "listing the subnets of VPC {} (EC2 DescribeSubnets)",
+            vpcs.join(", ")
         ))?;
-    Ok(subnets
-        .iter()
-        .map(|s| {
-            let name = name_of(s.tags());
-            let tier = Tier::BOTH
-                .into_iter()
-                .find(|t| name.starts_with(&layout::subnet_prefix(core, *t)));
-            SubnetFound {
-                id: s.subnet_id().unwrap_or_default().to_owned(),
-                cidr: s.cidr_block().unwrap_or_default().to_owned(),
-                az: s.availability_zone().unwrap_or_default().to_owned(),
-                name,
-                tier,
-                owned: cx.owns(tags_of_ec2(s.tags())),
-            }
-        })
-        .collect())
+    Ok(subnets.iter().map(|s| subnet_found(cx, core, s)).collect())
 }
 
-async fn find_route_tables(cx: &Cx, c: &Clients, vpc: &str) -> Result<Vec<RouteTable>> {
+pub fn route_table_found(cx: &Cx, t: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
+    RouteTable {
+        id: t.route_table_id().unwrap_or_default().to_owned(),
+        vpc_id: t.vpc_id().unwrap_or_default().to_owned(),
+        name: name_of(t.tags()),
+        owned: cx.owns(tags_of_ec2(t.tags())),
+        routes: t
+            .routes()
+            .iter()
+            .filter_map(|r| {
+                Some(Route {
+                    destination: r.destination_cidr_block()?.to_owned(),
+                    target: r
+                        .gateway_id()
+                        .or(r.nat_gateway_id())
+                        .or(r.network_interface_id())
+                        .or(r.transit_gateway_id())
+                        .or(r.vpc_peering_connection_id())
+                        .or(r.instance_id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    state: r.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                })
+            })
+            .collect(),
+        associations: t
+            .associations()
+            .iter()
+            .filter(|a| {
+                // Only live associations count (not disassociated/failed ones).
+                a.association_state()
+                    .and_then(|s| s.state())
+                    .is_none_or(|s| matches!(s.as_str(), "associated" | "associating"))
+            })
+            .map(|a| Association {
+                id: a
+                    .route_table_association_id()
+                    .unwrap_or_default()
+                    .to_owned(),
+                subnet_id: a.subnet_id().map(str::to_owned),
+                main: a.main().unwrap_or(false),
+            })
+            .collect(),
+    }
+}
+
+async fn find_route_tables(cx: &Cx, c: &Clients, vpcs: &[&str]) -> Result<Vec<RouteTable>> {
     let tables = c
         .ec2
         .describe_route_tables()
-        .filters(filter("vpc-id", &[vpc]))
+        .filters(filter("vpc-id", vpcs))
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
         .ctx(format!(
-            "listing the route tables of VPC {vpc} (EC2 DescribeRouteTables)"
+            "listing the route tables of VPC {} (EC2 DescribeRouteTables)",
+            vpcs.join(", ")
         ))?;
-    Ok(tables
-        .iter()
-        .map(|t| RouteTable {
-            id: t.route_table_id().unwrap_or_default().to_owned(),
-            name: name_of(t.tags()),
-            owned: cx.owns(tags_of_ec2(t.tags())),
-            routes: t
-                .routes()
-                .iter()
-                .filter_map(|r| {
-                    Some(Route {
-                        destination: r.destination_cidr_block()?.to_owned(),
-                        target: r
-                            .gateway_id()
-                            .or(r.nat_gateway_id())
-                            .or(r.network_interface_id())
-                            .or(r.transit_gateway_id())
-                            .or(r.vpc_peering_connection_id())
-                            .or(r.instance_id())
-                            .unwrap_or_default()
-                            .to_owned(),
-                        state: r.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                    })
-                })
-                .collect(),
-            associations: t
-                .associations()
-                .iter()
-                .filter(|a| {
-                    // Only live associations count (not disassociated/failed ones).
-                    a.association_state()
-                        .and_then(|s| s.state())
-                        .is_none_or(|s| matches!(s.as_str(), "associated" | "associating"))
-                })
-                .map(|a| Association {
-                    id: a
-                        .route_table_association_id()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    subnet_id: a.subnet_id().map(str::to_owned),
-                    main: a.main().unwrap_or(false),
-                })
-                .collect(),
-        })
-        .collect())
+    Ok(tables.iter().map(|t| route_table_found(cx, t)).collect())
 }
 
-async fn find_nats(cx: &Cx, c: &Clients, vpc: &str) -> Result<Vec<Nat>> {
+async fn find_nats(cx: &Cx, c: &Clients, vpcs: &[&str]) -> Result<Vec<Nat>> {
     let nats = c
         .ec2
         .describe_nat_gateways()
-        .filter(filter("vpc-id", &[vpc]))
+        .filter(filter("vpc-id", vpcs))
         .filter(filter(
             "state",
             &["pending", "available", "deleting", "failed"],
@@ -435,12 +642,14 @@ async fn find_nats(cx: &Cx, c: &Clients, vpc: &str) -> Result<Vec<Nat>> {
         .try_collect()
         .await
         .ctx(format!(
-            "listing the NAT gateways of VPC {vpc} (EC2 DescribeNatGateways)"
+            "listing the NAT gateways of VPC {} (EC2 DescribeNatGateways)",
+            vpcs.join(", ")
         ))?;
     Ok(nats
         .iter()
         .map(|n| Nat {
             id: n.nat_gateway_id().unwrap_or_default().to_owned(),
+            vpc_id: n.vpc_id().unwrap_or_default().to_owned(),
             name: name_of(n.tags()),
             state: n.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
             subnet_id: n.subnet_id().unwrap_or_default().to_owned(),
@@ -448,6 +657,11 @@ async fn find_nats(cx: &Cx, c: &Clients, vpc: &str) -> Result<Vec<Nat>> {
                 .nat_gateway_addresses()
                 .iter()
                 .filter_map(|a| a.allocation_id().map(str::to_owned))
+                .collect(),
+            eni_ids: n
+                .nat_gateway_addresses()
+                .iter()
+                .filter_map(|a| a.network_interface_id().map(str::to_owned))
                 .collect(),
             owned: cx.owns(tags_of_ec2(n.tags())),
         })
@@ -542,13 +756,14 @@ async fn find_cluster(cx: &Cx, c: &Clients, core: &str) -> Result<Option<Cluster
         .ctx(format!(
             "looking for the ECS cluster {core} (ECS DescribeClusters)"
         ))?;
-    let Some(cl) = out
+    Ok(out
         .clusters()
         .iter()
         .find(|cl| matches!(cl.status(), Some("ACTIVE" | "PROVISIONING")))
-    else {
-        return Ok(None);
-    };
+        .map(|cl| cluster_found(cx, core, cl)))
+}
+
+pub fn cluster_found(cx: &Cx, core: &str, cl: &aws_sdk_ecs::types::Cluster) -> Cluster {
     let tags: Vec<(&str, &str)> = cl
         .tags()
         .iter()
@@ -561,14 +776,14 @@ async fn find_cluster(cx: &Cx, c: &Clients, core: &str) -> Result<Option<Cluster
         .and_then(|s| s.value())
         .unwrap_or("disabled")
         .to_owned();
-    Ok(Some(Cluster {
+    Cluster {
         name: cl.cluster_name().unwrap_or(core).to_owned(),
         arn: cl.cluster_arn().unwrap_or_default().to_owned(),
         owned: cx.owns(tags),
         capacity_providers: cl.capacity_providers().to_vec(),
         has_default_strategy: !cl.default_capacity_provider_strategy().is_empty(),
         insights,
-    }))
+    }
 }
 
 async fn find_namespace(cx: &Cx, c: &Clients, core: &str) -> Result<Option<Namespace>> {
@@ -622,4 +837,43 @@ async fn find_namespace(cx: &Cx, c: &Clients, core: &str) -> Result<Option<Names
         name,
         owned: cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(id: &str, subnets: usize) -> Network {
+        Network {
+            vpc: Vpc {
+                id: id.into(),
+                cidr: "10.0.0.0/16".into(),
+                owned: true,
+            },
+            subnets: (0..subnets)
+                .map(|k| SubnetFound {
+                    id: format!("subnet-{id}-{k}"),
+                    vpc_id: id.into(),
+                    cidr: format!("10.0.{k}.0/24"),
+                    az: "us-west-2a".into(),
+                    name: format!("core-infra-public-{k}"),
+                    tier: Some(Tier::Public),
+                    owned: true,
+                })
+                .collect(),
+            route_tables: Vec::new(),
+            nats: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_vpc_kept_among_duplicates_is_the_documents_else_the_most_complete() {
+        let nets = [net("vpc-a", 0), net("vpc-b", 6), net("vpc-c", 2)];
+        assert_eq!(keep_index(&nets, Some("vpc-c")), 2);
+        assert_eq!(keep_index(&nets, None), 1);
+        assert_eq!(keep_index(&nets, Some("vpc-gone")), 1);
+        // Equally complete: the lowest id, whichever run asks.
+        let tie = [net("vpc-b", 0), net("vpc-a", 0)];
+        assert_eq!(keep_index(&tie, None), 1);
+    }
 }

@@ -4,15 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{filter, spawn, tagged};
-use testkit::{Emulator, Value, ec2, ecs, json, servicediscovery};
-
-/// NAT gateways and namespace operations take a moment, as on AWS, so the waits are exercised.
-fn emulator() -> Emulator {
-    let emu = Emulator::start();
-    emu.holds(json!({"nat_gateway_s": 0.4, "namespace_s": 0.3}));
-    emu
-}
+use common::{emulator, filter, spawn, tagged};
+use testkit::{Emulator, Holds, Value, ec2, ecs, servicediscovery};
 
 fn ids(list: &Value) -> Vec<String> {
     list.as_array()
@@ -321,12 +314,22 @@ fn an_existing_core_infra_is_reused_and_never_destroyed() {
     // The fixture lists its namespace right after creating it: holds come after.
     let emu = Emulator::start();
     let expected = testkit::fixtures::core_infra(&emu, "core-infra");
-    emu.holds(json!({"nat_gateway_s": 0.4, "namespace_s": 0.3}));
+    emu.hold(Holds {
+        nat_gateway_s: Some(0.4),
+        namespace_s: Some(0.3),
+        ..Holds::default()
+    });
     let mark = emu.mark();
     let out = emu.tool("core-up").run();
     let doc = out.ok();
     emu.calls_since(mark).assert_no_mutations();
-    assert_eq!(doc["core"], expected);
+    let mut section = doc["core"].clone();
+    // Only the name is core-up's to remember about someone else's core-infra.
+    assert_eq!(
+        section.as_object_mut().unwrap().remove("settings"),
+        Some(testkit::json!({"core-name": "core-infra"}))
+    );
+    assert_eq!(section, expected);
     assert_eq!(doc["core"]["created"], false);
 
     let mark = emu.mark();
@@ -449,7 +452,7 @@ fn destroy_refuses_while_services_remain() {
         .arg("--destroy")
         .doc(&doc)
         .run()
-        .fails(1);
+        .fails(2);
     assert!(
         line.contains("ECS cluster core-infra still has services (web)"),
         "{line}"
@@ -474,49 +477,11 @@ fn destroy_refuses_while_services_remain() {
 }
 
 #[test]
-fn destroy_retries_while_a_dependency_drains() {
-    let emu = emulator();
-    let doc = emu.tool("core-up").run().ok();
-    // An interface left in a private subnet (a task's, say) holds the subnet until it goes.
-    let c = ec2::Client::new(&emu.sdk());
-    let subnet = doc["core"]["private_subnets"][1]["id"].as_str().unwrap();
-    let eni = emu
-        .block_on(c.create_network_interface().subnet_id(subnet).send())
-        .unwrap();
-    let eni = eni
-        .network_interface()
-        .unwrap()
-        .network_interface_id()
-        .unwrap()
-        .to_owned();
-    let child = spawn(&emu, &["--destroy"]);
-    std::thread::sleep(Duration::from_millis(1500));
-    emu.block_on(
-        c.delete_network_interface()
-            .network_interface_id(&eni)
-            .send(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(tagged(&emu, "backstage").is_empty());
-    let calls = emu.calls_since(0);
-    assert!(
-        calls.count("ec2:DeleteSubnet") > 6,
-        "the busy subnet was retried"
-    );
-}
-
-#[test]
 fn a_killed_create_converges_on_rerun_to_one_vpc_and_one_nat() {
     let emu = emulator();
     // The NAT gateway's creation hangs for 3 s; the run is killed while it hangs, after the
     // request reached AWS (it still lands, as it would on AWS).
-    emu.faults(json!([{"service": "ec2", "action": "CreateNatGateway", "kind": "latency", "latency_ms": 3000, "times": 1}]));
+    emu.inject(&[testkit::Fault::latency("ec2", "CreateNatGateway", 3000)]);
     let mark = emu.mark();
     let mut child = spawn(&emu, &[]);
     let started = Instant::now();
@@ -575,7 +540,10 @@ fn a_killed_create_converges_on_rerun_to_one_vpc_and_one_nat() {
 #[test]
 fn a_run_killed_while_the_namespace_is_created_joins_that_operation_on_rerun() {
     let emu = Emulator::start();
-    emu.holds(json!({"namespace_s": 4}));
+    emu.hold(Holds {
+        namespace_s: Some(4.0),
+        ..Holds::default()
+    });
     let mark = emu.mark();
     let mut child = spawn(&emu, &[]);
     let started = Instant::now();
@@ -729,6 +697,7 @@ fn bad_input_exits_2_with_no_mutating_call() {
         (vec!["--cidr", "10.0.0.0/24"], "/16 to /20"),
         (vec!["--cidr", "10.0.0.1/16"], "host bits"),
         (vec!["--azs", "0"], "--azs 0"),
+        (vec!["--azs", "1"], "an ALB needs subnets in two zones"),
         (vec!["--azs", "many"], "--azs"),
         // The region has four zones.
         (vec!["--azs", "5"], "only 4 available"),
@@ -743,13 +712,29 @@ fn bad_input_exits_2_with_no_mutating_call() {
 }
 
 #[test]
-fn no_wait_leaves_the_nat_pending_and_a_rerun_waits_for_it() {
+fn no_wait_writes_a_complete_section_while_the_nat_provisions() {
     let emu = Emulator::start();
-    emu.holds(json!({"nat_gateway_s": 2}));
-    let doc = emu.tool("core-up").arg("--no-wait").run().ok();
+    emu.hold(Holds {
+        nat_gateway_s: Some(3.0),
+        ..Holds::default()
+    });
+    let out = emu.tool("core-up").arg("--no-wait").run();
+    let doc = out.ok();
+    // Complete and applied: the next steps (db-up, alb-up) can start on it.
+    let core = &doc["core"];
+    assert!(core.get("planned").is_none(), "{core}");
+    for key in ["vpc_id", "cluster_arn", "namespace_id", "namespace_arn"] {
+        assert!(
+            core[key]
+                .as_str()
+                .is_some_and(|v| !v.is_empty() && !v.contains("known after")),
+            "{key}: {core}"
+        );
+    }
+    assert_eq!(core["private_subnets"].as_array().unwrap().len(), 3);
     let c = ec2::Client::new(&emu.sdk());
-    let vpc = doc["core"]["vpc_id"].as_str().unwrap();
-    let state = || {
+    let vpc = core["vpc_id"].as_str().unwrap();
+    let (state, nat_id) = {
         let out = emu
             .block_on(
                 c.describe_nat_gateways()
@@ -757,20 +742,57 @@ fn no_wait_leaves_the_nat_pending_and_a_rerun_waits_for_it() {
                     .send(),
             )
             .unwrap();
-        out.nat_gateways()[0].state().unwrap().as_str().to_owned()
+        let n = &out.nat_gateways()[0];
+        (
+            n.state().unwrap().as_str().to_owned(),
+            n.nat_gateway_id().unwrap().to_owned(),
+        )
     };
-    assert_eq!(state(), "pending");
+    assert_eq!(state, "pending");
+    // The private subnets already route through it.
+    let tables = emu
+        .block_on(
+            c.describe_route_tables()
+                .filters(filter("tag:Name", &["core-infra-private"]))
+                .send(),
+        )
+        .unwrap();
+    let default = tables.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|r| r.nat_gateway_id())
+        .map(str::to_owned);
+    assert_eq!(default.as_deref(), Some(nat_id.as_str()));
+    assert!(
+        !out.stderr.contains("waiting: NAT gateway"),
+        "{}",
+        out.stderr
+    );
+
+    // A later run without --no-wait waits for it, and changes nothing.
     let mark = emu.mark();
     let out = emu.tool("core-up").doc(&doc).run();
     assert_eq!(out.ok(), doc);
     emu.calls_since(mark).assert_no_mutations();
-    assert_eq!(state(), "available");
+    assert!(
+        out.stderr.contains(&format!("NAT gateway {nat_id}: ready")),
+        "{}",
+        out.stderr
+    );
+    let out = emu
+        .block_on(c.describe_nat_gateways().nat_gateway_ids(&nat_id).send())
+        .unwrap();
+    assert_eq!(out.nat_gateways()[0].state().unwrap().as_str(), "available");
 }
 
 #[test]
 fn a_wait_past_the_timeout_exits_3_and_a_rerun_finishes() {
     let emu = Emulator::start();
-    emu.holds(json!({"nat_gateway_s": 4}));
+    emu.hold(Holds {
+        nat_gateway_s: Some(4.0),
+        ..Holds::default()
+    });
     let line = emu.tool("core-up").args(["--timeout", "1s"]).run().fails(3);
     assert!(line.contains("NAT gateway"), "{line}");
     let doc = emu.tool("core-up").run().ok();

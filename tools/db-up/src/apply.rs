@@ -1,28 +1,23 @@
 //! Carry out the plan. The subnet group and both security groups are made concurrently; then
-//! the cluster is created (or modified) while the groups' rules are set; as soon as the
-//! cluster's endpoint is known the SSM parameters are written and the writer instance is
+//! the cluster is created, restored or modified while the groups' rules are set; as soon as
+//! the cluster's endpoint is known the SSM parameters are written and the writer instance is
 //! created, concurrently; and only then does db-up wait (unless `--no-wait`).
-
-use std::fmt;
+//!
+//! Creates are idempotent by identifier: a create that answers "already exists" (a retry
+//! after a lost response, a concurrent run) is success when the existing resource carries
+//! this step's tags, and an error naming it when it does not.
 
 use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
-use kit::wait::{self, Poll};
-use kit::{AwsContext, Cx, Error, Plan, Result, aws};
+use kit::wait;
+use kit::{AwsContext, Cx, Error, Plan, Result};
+use secret::{ExposeSecret, SecretString};
 use security_groups::Group;
 use stackdoc::{Db, NamedArn};
 
 use crate::diff::{self, Modify, Op};
-use crate::observe::{self, Clients, Cluster, Observed};
-use crate::{Args, ENGINE, INSTANCE_CLASS, MASTER_USER, Names, PORT};
-
-/// The master password: shows as <redacted> in any Debug output, so no log line can leak it.
-struct Password(String);
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+use crate::observe::{self, Clients, Cluster, Observed, owns_rds};
+use crate::password::Action as PasswordAction;
+use crate::{Args, ENGINE, INSTANCE_CLASS, MASTER_USER, Names, PORT, restore, waits};
 
 /// What the plan asks of each resource.
 #[derive(Default)]
@@ -42,7 +37,9 @@ fn sort(plan: Plan<Op>) -> Work {
             // Groups are created when missing and their rules always reconciled, which makes
             // no call when they already match.
             Op::SecurityGroup { .. } => {}
-            op @ (Op::CreateCluster | Op::ModifyCluster(_)) => w.cluster = Some(op),
+            op @ (Op::CreateCluster | Op::RestoreCluster | Op::ModifyCluster(_)) => {
+                w.cluster = Some(op)
+            }
             op @ (Op::CreateInstance | Op::ModifyInstanceClass) => w.instance = Some(op),
             Op::Param { index, create } => w.params.push((index, create)),
         }
@@ -50,17 +47,42 @@ fn sort(plan: Plan<Op>) -> Work {
     w
 }
 
-fn rds_tags(cx: &Cx) -> Vec<Tag> {
+pub(crate) fn rds_tags(cx: &Cx) -> Vec<Tag> {
     cx.tags()
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
 
+/// The password value observe read (to create, restore or rotate), with its version.
+fn password_value(now: &Observed) -> Result<&(SecretString, String)> {
+    now.password.value.as_ref().ok_or_else(|| {
+        Error::aws(format!(
+            "the DB password was not read from {}; rerun db-up",
+            now.password
+                .secret
+                .as_deref()
+                .unwrap_or("the password secret")
+        ))
+    })
+}
+
 pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Result<Db> {
     let c = Clients::new(cx);
     let work = sort(plan);
     let n = &now.names;
+    let restoring = matches!(work.cluster, Some(Op::RestoreCluster));
+    // The version the cluster's password will have when this run ends, if known.
+    let mut password_version = match (&work.cluster, &now.cluster) {
+        (Some(Op::CreateCluster), _) => Some(password_value(&now)?.1.clone()),
+        (Some(Op::ModifyCluster(m)), _) if m.password => Some(password_value(&now)?.1.clone()),
+        (_, Some(cl)) => match diff::password_action(&now, cl) {
+            PasswordAction::Adopt { version } => Some(version),
+            _ => now.password.recorded.clone(),
+        },
+        // Restored: the snapshot's password until it is set below.
+        (_, None) => None,
+    };
     // Nothing to change and both already available: there is nothing to wait for either.
     let already_available = work.cluster.is_none()
         && work.instance.is_none()
@@ -121,17 +143,33 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
         cluster
     } else if cx.no_wait() {
         kit::info!(
-            "Aurora cluster {} is {}; not waiting (--no-wait); a rerun waits for it",
+            "Aurora cluster {} is {}; not waiting (--no-wait); a rerun waits for it{}",
             cluster.id,
-            cluster.status
+            cluster.status,
+            if restoring {
+                " and then sets the stack's master password"
+            } else {
+                ""
+            }
         );
         cluster
     } else {
-        wait_available(cx, &c, n).await?
+        waits::available(cx, &c, n).await?
     };
 
+    // 5. A restored cluster has the snapshot's password: set the stack's (see password.rs).
+    if restoring && !cx.no_wait() {
+        let (value, version) = password_value(&now)?;
+        let m = Modify {
+            password: true,
+            ..Modify::default()
+        };
+        modify_cluster(cx, &c, &cluster, &m, &db_sg.id, Some(value)).await?;
+        password_version = Some(version.clone());
+    }
+
     Ok(Db {
-        password_version: None,
+        password_version,
         cluster_id: cluster.id.clone(),
         cluster_arn: cluster.arn.clone(),
         endpoint: cluster.endpoint.clone().unwrap_or_default(),
@@ -162,16 +200,11 @@ async fn subnet_group(cx: &Cx, c: &Clients, now: &Observed, op: Option<&Op>) -> 
                 .set_subnet_ids(Some(subnets))
                 .set_tags(Some(rds_tags(cx)))
                 .send()
-                .await;
+                .await
+                .created(format!("creating DB subnet group {name}"))?;
             match created {
-                Ok(_) => kit::info!("created DB subnet group {name}"),
-                Err(e) if aws::is_already_exists(&e) => {}
-                Err(e) => {
-                    return Err(Error::aws(format!(
-                        "creating DB subnet group {name}: {}",
-                        aws::describe(&e)
-                    )));
-                }
+                Some(_) => kit::info!("created DB subnet group {name}"),
+                None => existing_subnet_group(cx, c, name).await?,
             }
         }
         Some(Op::ModifySubnetGroup) => {
@@ -216,9 +249,22 @@ async fn cluster(
     let id = &now.names.cluster;
     match op {
         Some(Op::CreateCluster) => create_cluster(cx, c, args, now, db_sg_id).await,
+        Some(Op::RestoreCluster) => {
+            let snapshot = now.snapshot.as_ref().ok_or_else(|| {
+                Error::aws(format!(
+                    "the snapshot to restore Aurora cluster {id} from was not found; rerun db-up"
+                ))
+            })?;
+            restore::restore(cx, c, args, now, snapshot, db_sg_id).await
+        }
         Some(Op::ModifyCluster(m)) => {
             let found = now.cluster.clone().expect("a modified cluster exists");
-            modify_cluster(cx, c, &found, &m, db_sg_id).await
+            let value = if m.password {
+                Some(&password_value(now)?.0)
+            } else {
+                None
+            };
+            modify_cluster(cx, c, &found, &m, db_sg_id, value).await
         }
         _ => now
             .cluster
@@ -235,7 +281,7 @@ async fn create_cluster(
     db_sg_id: &str,
 ) -> Result<Cluster> {
     let id = &now.names.cluster;
-    let password = secret_password(cx, &now.upstream.password_secret).await?;
+    let (password, _) = password_value(now)?;
     let created = c
         .rds
         .create_db_cluster()
@@ -250,7 +296,7 @@ async fn create_cluster(
                 .build(),
         )
         .master_username(MASTER_USER)
-        .master_user_password(&password.0)
+        .master_user_password(password.expose_secret())
         .port(i32::from(PORT))
         .db_subnet_group_name(&now.names.subnet_group)
         .vpc_security_group_ids(db_sg_id)
@@ -260,14 +306,11 @@ async fn create_cluster(
         .deletion_protection(args.deletion_protection)
         .set_tags(Some(rds_tags(cx)))
         .send()
-        .await;
-    drop(password);
-    match created {
-        Ok(out) => {
-            let cluster = out
-                .db_cluster()
-                .map(|d| observe::cluster_of(cx, d))
-                .ok_or_else(|| Error::aws(format!("CreateDBCluster {id} returned no cluster")))?;
+        .await
+        .created(format!("creating Aurora cluster {id}"))?;
+    match created.as_ref().and_then(|out| out.db_cluster()) {
+        Some(d) => {
+            let cluster = observe::cluster_of(cx, d);
             kit::info!(
                 "created Aurora cluster {id} (Serverless v2, {}-{} ACU); endpoint {}",
                 args.min_acu,
@@ -278,36 +321,51 @@ async fn create_cluster(
                 return Ok(cluster);
             }
         }
-        // Another run created it between our look and our create.
-        Err(e) if aws::is_already_exists(&e) => {}
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "creating Aurora cluster {id}: {}",
-                aws::describe(&e)
-            )));
+        None if created.is_none() => {
+            kit::debug!("Aurora cluster {id} already exists: a retried create");
         }
+        None => {}
     }
-    observe::cluster(cx, &c.rds, id)
-        .await?
-        .ok_or_else(|| Error::aws(format!("Aurora cluster {id} vanished after creation")))
+    existing_cluster(cx, c, id).await
 }
 
-/// The master password from the secrets section's secret, read now and dropped after use.
-async fn secret_password(cx: &Cx, arn: &str) -> Result<Password> {
-    let sm = aws_sdk_secretsmanager::Client::new(&cx.sdk);
-    let out = sm
-        .get_secret_value()
-        .secret_id(arn)
+/// The cluster a create or restore answered for with "already exists" (or without an
+/// endpoint): success when it is ours.
+pub(crate) async fn existing_cluster(cx: &Cx, c: &Clients, id: &str) -> Result<Cluster> {
+    match observe::cluster(cx, &c.rds, id).await? {
+        Some(cl) if cl.owned => Ok(cl),
+        Some(_) => Err(Error::aws(format!(
+            "Aurora cluster {id} was just created by someone else (it does not carry db-up's stagehand tags for app {}); choose another --cluster-name",
+            cx.app
+        ))),
+        None => Err(Error::aws(format!(
+            "Aurora cluster {id} vanished after creation; rerun db-up"
+        ))),
+    }
+}
+
+/// A subnet group that "already exists" on create: ours (by its tags) is success.
+async fn existing_subnet_group(cx: &Cx, c: &Clients, name: &str) -> Result<()> {
+    let group = observe::subnet_group(&c.rds, name).await?.ok_or_else(|| {
+        Error::aws(format!(
+            "DB subnet group {name} exists but cannot be described; rerun db-up"
+        ))
+    })?;
+    let tags = c
+        .rds
+        .list_tags_for_resource()
+        .resource_name(&group.arn)
         .send()
         .await
-        .ctx(format!(
-            "reading the DB master password from secret {arn} (run secrets-init if it is missing)"
-        ))?;
-    match out.secret_string() {
-        Some(s) if !s.is_empty() => Ok(Password(s.to_owned())),
-        _ => Err(Error::aws(format!(
-            "the DB-password secret {arn} holds no text value; rotate it with secrets-init --rotate"
-        ))),
+        .ctx(format!("reading the tags of DB subnet group {name}"))?;
+    if owns_rds(cx, tags.tag_list()) {
+        kit::debug!("DB subnet group {name} already exists: a retried create");
+        Ok(())
+    } else {
+        Err(Error::aws(format!(
+            "DB subnet group {name} was just created by someone else (it does not carry db-up's stagehand tags for app {}); choose another --cluster-name",
+            cx.app
+        )))
     }
 }
 
@@ -317,6 +375,7 @@ async fn modify_cluster(
     found: &Cluster,
     m: &Modify,
     db_sg_id: &str,
+    password: Option<&SecretString>,
 ) -> Result<Cluster> {
     let id = &found.id;
     // AWS refuses ModifyDBCluster unless the cluster is available.
@@ -324,7 +383,7 @@ async fn modify_cluster(
         wait::until(
             cx,
             &format!("Aurora cluster {id} before changing it"),
-            || cluster_ready(cx, &c.rds, id),
+            || waits::cluster_ready(cx, &c.rds, id),
         )
         .await?;
     }
@@ -347,11 +406,27 @@ async fn modify_cluster(
     if m.security_groups {
         req = req.vpc_security_group_ids(db_sg_id);
     }
+    if let (true, Some(p)) = (m.password, password) {
+        req = req.master_user_password(p.expose_secret());
+    }
     let out = req
         .send()
         .await
-        .ctx(format!("correcting the settings of Aurora cluster {id}"))?;
-    kit::info!("Aurora cluster {id}: settings corrected (applied immediately)");
+        .ctx(format!("changing Aurora cluster {id}"))?;
+    let settings = *m
+        != Modify {
+            password: m.password,
+            ..Modify::default()
+        };
+    match (settings, m.password) {
+        (true, true) => kit::info!(
+            "Aurora cluster {id}: settings corrected and master password set to the secret's current version (applied immediately)"
+        ),
+        (false, true) => kit::info!(
+            "Aurora cluster {id}: master password set to the secret's current version (applied immediately)"
+        ),
+        _ => kit::info!("Aurora cluster {id}: settings corrected (applied immediately)"),
+    }
     Ok(out
         .db_cluster()
         .map(|d| observe::cluster_of(cx, d))
@@ -372,17 +447,24 @@ async fn instance(cx: &Cx, c: &Clients, n: &Names, op: Option<&Op>) -> Result<()
                 .publicly_accessible(false)
                 .set_tags(Some(rds_tags(cx)))
                 .send()
-                .await;
+                .await
+                .created(format!(
+                    "creating Aurora instance {id} in cluster {}",
+                    n.cluster
+                ))?;
             match created {
-                Ok(_) => kit::info!("created Aurora instance {id} ({INSTANCE_CLASS})"),
-                Err(e) if aws::is_already_exists(&e) => {}
-                Err(e) => {
-                    return Err(Error::aws(format!(
-                        "creating Aurora instance {id} in cluster {}: {}",
-                        n.cluster,
-                        aws::describe(&e)
-                    )));
-                }
+                Some(_) => kit::info!("created Aurora instance {id} ({INSTANCE_CLASS})"),
+                None => match observe::instance(cx, &c.rds, id).await? {
+                    Some(i) if i.owned && i.cluster == n.cluster => {
+                        kit::debug!("Aurora instance {id} already exists: a retried create");
+                    }
+                    _ => {
+                        return Err(Error::aws(format!(
+                            "DB instance {id} was just created by someone else (not db-up's for cluster {} of app {}); choose another --cluster-name",
+                            n.cluster, cx.app
+                        )));
+                    }
+                },
             }
         }
         Some(Op::ModifyInstanceClass) => {
@@ -465,76 +547,11 @@ async fn put_param(cx: &Cx, c: &Clients, name: &str, value: &str, create: bool) 
         }
         req.send()
     };
-    let result = if create {
-        match put(false).await {
-            Err(e) if aws::is_already_exists(&e) => put(true).await,
-            other => other,
-        }
-    } else {
-        put(true).await
-    };
-    result.ctx(format!("writing SSM parameter {name}"))?;
+    let doing = format!("writing SSM parameter {name}");
+    if !create || put(false).await.created(&doing)?.is_none() {
+        // An existing parameter (ours after a lost answer, or one to correct) is overwritten.
+        put(true).await.ctx(&doing)?;
+    }
     kit::info!("SSM parameter {name} = {value}");
     Ok(())
-}
-
-/// A cluster or instance state: ready, still on its way, or stuck where waiting cannot help.
-fn judge(what: &str, status: &str) -> Result<Option<()>> {
-    match status {
-        "available" => Ok(Some(())),
-        "failed" | "stopped" | "stopping" | "storage-full" => Err(Error::aws(format!(
-            "{what} is {status}; see its events in the RDS console (aws rds describe-events), fix it, and rerun db-up"
-        ))),
-        s if s.starts_with("inaccessible") || s.starts_with("incompatible") => {
-            Err(Error::aws(format!(
-                "{what} is {s}; see its events in the RDS console (aws rds describe-events), fix it, and rerun db-up"
-            )))
-        }
-        _ => Ok(None),
-    }
-}
-
-async fn cluster_ready(cx: &Cx, rds: &aws_sdk_rds::Client, id: &str) -> Result<Poll<Cluster>> {
-    let cluster = observe::cluster(cx, rds, id)
-        .await?
-        .ok_or_else(|| Error::aws(format!("Aurora cluster {id} disappeared while waiting")))?;
-    Ok(
-        match judge(&format!("Aurora cluster {id}"), &cluster.status)? {
-            Some(()) => Poll::Ready(cluster),
-            None => Poll::Pending(cluster.status),
-        },
-    )
-}
-
-/// Wait until both the cluster and its writer are available.
-async fn wait_available(cx: &Cx, c: &Clients, n: &Names) -> Result<Cluster> {
-    let what = format!("Aurora cluster {} and instance {}", n.cluster, n.instance);
-    wait::until(cx, &what, || async {
-        let (cluster, instance) = futures::try_join!(
-            observe::cluster(cx, &c.rds, &n.cluster),
-            observe::instance(cx, &c.rds, &n.instance),
-        )?;
-        let cluster = cluster.ok_or_else(|| {
-            Error::aws(format!(
-                "Aurora cluster {} disappeared while waiting",
-                n.cluster
-            ))
-        })?;
-        let instance = instance.ok_or_else(|| {
-            Error::aws(format!(
-                "Aurora instance {} disappeared while waiting",
-                n.instance
-            ))
-        })?;
-        let c_ok = judge(&format!("Aurora cluster {}", n.cluster), &cluster.status)?;
-        let i_ok = judge(&format!("Aurora instance {}", n.instance), &instance.status)?;
-        Ok(match (c_ok, i_ok) {
-            (Some(()), Some(())) => Poll::Ready(cluster),
-            _ => Poll::Pending(format!(
-                "cluster {}, instance {}",
-                cluster.status, instance.status
-            )),
-        })
-    })
-    .await
 }

@@ -1,15 +1,18 @@
 //! `--destroy`: the instance, then the cluster (with a final snapshot unless
 //! `--skip-final-snapshot`), then — once the cluster is gone — the subnet group, the security
 //! groups and the parameters. Only what carries this step's stagehand tags is deleted, and
-//! nothing at all while the cluster has deletion protection on.
+//! nothing at all while the cluster has deletion protection on or an ECS service still uses
+//! the database (unless `--force`). It needs only the app (and the db section's settings,
+//! when the cluster has another name): everything is found by name and tags, so it resumes
+//! after a failure at any point and is a no-op once everything is gone.
 
 use kit::wait::{self, Poll};
-use kit::{Cx, Error, Result, aws};
-use security_groups::Group;
+use kit::{AwsContext, Cx, Error, Result, ResultExt, aws};
+use security_groups::{Group, Peer, Rules};
 use stackdoc::{Core, Db};
 
 use crate::observe::{self, Clients, owns_rds};
-use crate::{Args, Names};
+use crate::{Args, Names, guard};
 
 pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
     let n = Names::new(cx, args);
@@ -27,12 +30,41 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         .as_ref()
         .filter(|cl| cl.owned && cl.deletion_protection)
     {
-        return Err(Error::aws(format!(
+        return Err(Error::usage(format!(
             "Aurora cluster {} has deletion protection on; turn it off first (rerun db-up --no-deletion-protection, or aws rds modify-db-cluster --db-cluster-identifier {} --no-deletion-protection --apply-immediately), then rerun --destroy",
             cl.id, cl.id
         )));
     }
     let foreign_cluster = cluster.as_ref().is_some_and(|cl| !cl.owned);
+    let client_group = groups
+        .iter()
+        .find(|g| g.name == n.client_sg && owned(cx, g))
+        .cloned();
+    let users = match &client_group {
+        Some(g) if !foreign_cluster => {
+            let ecs = aws_sdk_ecs::Client::new(&cx.sdk);
+            guard::users(cx, &ecs, &c.ec2, &g.id).await?
+        }
+        _ => Vec::new(),
+    };
+    if let (Some(first), Some(g)) = (users.first(), &client_group) {
+        let more = match users.len() {
+            1 => String::new(),
+            k => format!(" (and {} more)", k - 1),
+        };
+        if !args.force {
+            return Err(Error::usage(format!(
+                "{first}{more} still uses the database: it carries the DB-client security group {} ({}) of Aurora cluster {}; destroy the service first (svc-up --destroy), or pass --force to delete the database anyway",
+                g.name, g.id, n.cluster
+            )));
+        }
+        kit::warn!(
+            "{first}{more} still uses the database; deleting it anyway (--force), and leaving the DB-client security group {} ({}) in place for the service",
+            g.name,
+            g.id
+        );
+    }
+    let keep_client_group = !users.is_empty();
     if let Some(cl) = cluster.as_ref().filter(|cl| !cl.owned) {
         kit::warn!(
             "Aurora cluster {} does not carry db-up's stagehand tags for app {}: left in place, with its instance, subnet group and security groups",
@@ -56,8 +88,7 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
                     },
                 )
                 .await
-                .map(drop)
-                .or_else(gone)?;
+                .deleted()?;
                 kit::info!("deleting Aurora instance {}", i.id);
             }
             Some(i) => kit::warn!(
@@ -85,14 +116,12 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
             },
         )
         .await
-        .map(drop)
-        .or_else(gone)?;
+        .deleted()?;
         match &snapshot {
             Some(s) => kit::info!(
-                "deleting Aurora cluster {} with final snapshot {s} (restore with: aws rds restore-db-cluster-from-snapshot --snapshot-identifier {s} --db-cluster-identifier {} --engine {})",
+                "deleting Aurora cluster {} with final snapshot {s} (bring it back with: db-up --restore-from-snapshot {s}{})",
                 cl.id,
-                cl.id,
-                crate::ENGINE
+                restore_flags(cx)
             ),
             None => kit::warn!(
                 "deleting Aurora cluster {} without a final snapshot (--skip-final-snapshot)",
@@ -124,6 +153,8 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         async {
             if keep_network {
                 Ok(())
+            } else if keep_client_group {
+                delete_keeping_client(cx, &c, &groups, &n).await
             } else {
                 security_groups::delete_owned(cx, &c.ec2, &groups).await
             }
@@ -133,13 +164,61 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// "Not found" on delete means someone got there first.
-fn gone(e: Error) -> Result<()> {
-    if e.message.contains("NotFound") {
-        Ok(())
-    } else {
-        Err(e)
+fn owned(cx: &Cx, g: &Group) -> bool {
+    cx.owns(g.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// With --force while a service uses the client group: that group stays (a service's
+/// network interfaces hold it), without its rule to the DB group, which is deleted.
+async fn delete_keeping_client(cx: &Cx, c: &Clients, groups: &[Group], n: &Names) -> Result<()> {
+    let Some(client) = groups.iter().find(|g| g.name == n.client_sg) else {
+        return security_groups::delete_owned(cx, &c.ec2, groups).await;
+    };
+    let db_ids: Vec<&str> = groups
+        .iter()
+        .filter(|g| g.name == n.db_sg)
+        .map(|g| g.id.as_str())
+        .collect();
+    let to_db = |r: &security_groups::Rule| matches!(&r.peer, Peer::Group(id) if db_ids.contains(&id.as_str()));
+    let keep = Rules {
+        ingress: client
+            .ingress
+            .iter()
+            .filter(|r| !to_db(r))
+            .cloned()
+            .collect(),
+        egress: client
+            .egress
+            .iter()
+            .filter(|r| !to_db(r))
+            .cloned()
+            .collect(),
+    };
+    security_groups::reconcile(&c.ec2, client, &keep).await?;
+    let rest: Vec<Group> = groups
+        .iter()
+        .filter(|g| g.name != n.client_sg)
+        .cloned()
+        .collect();
+    security_groups::delete_owned(cx, &c.ec2, &rest).await
+}
+
+/// The settings to pass with --restore-from-snapshot on a document that no longer records
+/// them (destroy removes the section), so the cluster comes back as it was.
+fn restore_flags(cx: &Cx) -> String {
+    let mut out = String::new();
+    for (name, value) in &cx.settings {
+        match value {
+            serde_json::Value::Bool(true) => out.push_str(&format!(" --{name}")),
+            serde_json::Value::Bool(false) => {}
+            serde_json::Value::String(v) => out.push_str(&format!(" --{name} {v}")),
+            other => out.push_str(&format!(" --{name} {other}")),
+        }
     }
+    if cx.app != kit::DEFAULT_APP {
+        out.push_str(&format!(" --app {}", cx.app));
+    }
+    out
 }
 
 /// `<cluster>-final-<UTC timestamp>`, in the lowercase letters, digits and hyphens RDS keeps.
@@ -164,12 +243,7 @@ async fn subnet_group_owned(cx: &Cx, c: &Clients, name: &str) -> Result<Option<S
         .resource_name(&group.arn)
         .send()
         .await
-        .map_err(|e| {
-            Error::aws(format!(
-                "reading the tags of DB subnet group {name}: {}",
-                aws::describe(&e)
-            ))
-        })?;
+        .ctx(format!("reading the tags of DB subnet group {name}"))?;
     if owns_rds(cx, tags.tag_list()) {
         Ok(Some(group.name))
     } else {
@@ -191,36 +265,56 @@ async fn delete_subnet_group(cx: &Cx, c: &Clients, name: &str) -> Result<()> {
         },
     )
     .await
-    .map(drop)
-    .or_else(gone)?;
+    .deleted()?;
     kit::info!("deleted DB subnet group {name}");
     Ok(())
 }
 
-/// Both groups: by name in the core VPC, or by the ids the db section recorded.
+/// Both groups: by name in the core VPC, else by the ids the db section recorded, else by
+/// name and this step's tags anywhere in the region (when the document has neither).
 async fn groups(cx: &Cx, c: &Clients, n: &Names) -> Result<Vec<Group>> {
+    let names = [n.db_sg.as_str(), n.client_sg.as_str()];
     if let Ok(Some(core)) = cx.doc.section::<Core>()
         && core.vpc_id != kit::PLANNED
     {
-        let found = security_groups::find(
-            &c.ec2,
-            &core.vpc_id,
-            &[n.db_sg.as_str(), n.client_sg.as_str()],
-        )
-        .await?;
+        let found = security_groups::find(&c.ec2, &core.vpc_id, &names).await?;
         return Ok(found.into_values().collect());
     }
-    let mut out = Vec::new();
-    if let Ok(Some(db)) = cx.doc.section::<Db>() {
-        for id in [db.db_security_group_id, db.client_security_group_id] {
-            if id != kit::PLANNED
-                && let Some(g) = security_groups::get(&c.ec2, &id).await?
-            {
-                out.push(g);
-            }
-        }
-    }
-    Ok(out)
+    let recorded: Vec<String> = match cx.doc.section::<Db>() {
+        Ok(Some(db)) => [db.db_security_group_id, db.client_security_group_id]
+            .into_iter()
+            .filter(|id| id != kit::PLANNED)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let ids = if recorded.is_empty() {
+        let filter = |k: &str, v: &[&str]| {
+            aws_sdk_ec2::types::Filter::builder()
+                .name(k)
+                .set_values(Some(v.iter().map(|s| s.to_string()).collect()))
+                .build()
+        };
+        let out = c
+            .ec2
+            .describe_security_groups()
+            .filters(filter(&format!("tag:{}", kit::TAG_APP), &[&cx.app]))
+            .filters(filter(&format!("tag:{}", kit::TAG_STEP), &[cx.section]))
+            .filters(filter("group-name", &names))
+            .send()
+            .await
+            .ctx(format!("finding security groups {}", names.join(", ")))?;
+        out.security_groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .map(str::to_owned)
+            .collect()
+    } else {
+        recorded
+    };
+    let found =
+        futures::future::try_join_all(ids.iter().map(|id| security_groups::get(&c.ec2, id)))
+            .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// The parameters that exist and carry this step's tags.
@@ -234,12 +328,7 @@ async fn params_owned(cx: &Cx, c: &Clients, n: &Names) -> Result<Vec<String>> {
             .resource_id(name)
             .send()
             .await
-            .map_err(|e| {
-                Error::aws(format!(
-                    "reading the tags of SSM parameter {name}: {}",
-                    aws::describe(&e)
-                ))
-            })?;
+            .ctx(format!("reading the tags of SSM parameter {name}"))?;
         let owned = cx.owns(tags.tag_list().iter().map(|t| (t.key(), t.value())));
         if !owned {
             kit::warn!("SSM parameter {name} does not carry db-up's stagehand tags: left in place");
@@ -257,18 +346,13 @@ async fn delete_params(c: &Clients, names: Vec<String>) -> Result<()> {
     if names.is_empty() {
         return Ok(());
     }
+    // DeleteParameters reports names that are already gone as InvalidParameters, not an error.
     c.ssm
         .delete_parameters()
         .set_names(Some(names.clone()))
         .send()
         .await
-        .map_err(|e| {
-            Error::aws(format!(
-                "deleting SSM parameters {}: {}",
-                names.join(", "),
-                aws::describe(&e)
-            ))
-        })?;
+        .ctx(format!("deleting SSM parameters {}", names.join(", ")))?;
     kit::info!("deleted SSM parameters {}", names.join(", "));
     Ok(())
 }

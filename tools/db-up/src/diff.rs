@@ -1,5 +1,8 @@
 //! What should exist, and what differs from what does: pure functions of the flags, the
-//! document and what observe found.
+//! document and what observe found. The refusals that need no write (a snapshot that is not
+//! there, a second cluster in the app, a missing secret, a phantom VPC, an engine version
+//! without Serverless v2, a password Aurora refuses) are decided here too, so `--plan` shows
+//! them exactly as apply would meet them.
 
 use std::collections::BTreeSet;
 
@@ -7,8 +10,9 @@ use kit::{Cx, Error, PLANNED, Plan, Result, field};
 use security_groups::{Group, Peer, Rule, Rules};
 use stackdoc::{Db, NamedArn};
 
-use crate::observe::{Cluster, Observed};
-use crate::{Args, ENGINE, INSTANCE_CLASS, MASTER_USER, PORT};
+use crate::observe::{Cluster, Network, Observed};
+use crate::password::{self, Action as PasswordAction};
+use crate::{Args, ENGINE, INSTANCE_CLASS, MASTER_USER, PORT, engine, restore};
 
 /// Which of the two security groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +32,8 @@ pub struct Modify {
     pub copy_tags_to_snapshot: Option<bool>,
     /// The cluster should carry exactly the DB group.
     pub security_groups: bool,
+    /// Set the master password to the password secret's current value.
+    pub password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +47,8 @@ pub enum Op {
         create: bool,
     },
     CreateCluster,
+    /// `--restore-from-snapshot`: RestoreDBClusterFromSnapshot in place of CreateDBCluster.
+    RestoreCluster,
     ModifyCluster(Modify),
     CreateInstance,
     /// The writer is not `db.serverless`.
@@ -136,7 +144,73 @@ pub fn cluster_drift(args: &Args, c: &Cluster, db_sg_id: &str) -> (Modify, Vec<k
     (m, fields)
 }
 
+/// Refusals from what observe found, before any write: exit 2 naming the problem and the fix.
+pub fn refusals(cx: &Cx, args: &Args, now: &Observed) -> Result<()> {
+    let n = &now.names;
+    if let Some(id) = &args.restore_from_snapshot {
+        restore::check(id, now.snapshot.as_ref(), now.cluster.as_ref())?;
+    }
+    if let Some(other) = &now.other_cluster {
+        return Err(Error::usage(format!(
+            "app {} already has Aurora cluster {other} ({} points at it); db-up keeps one cluster per app and would repoint the app's parameters to {}: destroy {other} first (db-up --destroy), or give a second database its own --app",
+            cx.app, n.params[0], n.cluster
+        )));
+    }
+    if let Some(arn) = &now.password.secret
+        && now.password.current.is_none()
+    {
+        return Err(Error::usage(format!(
+            "the DB-password secret {arn} does not exist (or has no current version); run secrets-init first"
+        )));
+    }
+    if let Some(vpc) = &now.upstream.vpc_id {
+        match &now.network {
+            Network::Unchecked => {}
+            Network::SubnetsMissing => {
+                return Err(Error::usage(format!(
+                    "the core section's private subnets {} do not all exist; rerun core-up to bring the core-infra back",
+                    now.upstream.private_subnets.join(", ")
+                )));
+            }
+            Network::Subnets(found) => {
+                for subnet in &now.upstream.private_subnets {
+                    match found.get(subnet) {
+                        Some(v) if v == vpc => {}
+                        Some(v) => {
+                            return Err(Error::usage(format!(
+                                "private subnet {subnet} is in {v}, not in the core section's VPC {vpc}; rerun core-up so the document matches the core-infra"
+                            )));
+                        }
+                        None => {
+                            return Err(Error::usage(format!(
+                                "private subnet {subnet} does not exist; rerun core-up to bring the core-infra back"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(support) = &now.engine {
+        engine::judge(support, args.min_acu, args.max_acu, &cx.region)?;
+    }
+    if let (Some((value, _)), Some(arn)) = (&now.password.value, &now.password.secret) {
+        password::check_rules(value, arn)?;
+    }
+    Ok(())
+}
+
+/// What a run does about an existing cluster's master password.
+pub fn password_action(now: &Observed, c: &Cluster) -> PasswordAction {
+    password::action(
+        now.password.recorded.as_deref(),
+        now.password.current.as_deref(),
+        c.restored_from.as_deref(),
+    )
+}
+
 pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
+    refusals(cx, args, now)?;
     let n = &now.names;
     let mut plan = Plan::new();
 
@@ -199,10 +273,16 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
     // The cluster.
     let resource = format!("Aurora cluster {}", n.cluster);
     match &now.cluster {
-        None => plan.create(resource, Op::CreateCluster),
+        None => match &args.restore_from_snapshot {
+            Some(id) => plan.create(
+                format!("{resource} (from snapshot {id})"),
+                Op::RestoreCluster,
+            ),
+            None => plan.create(resource, Op::CreateCluster),
+        },
         Some(c) => {
             if c.engine != ENGINE || c.engine_mode != "provisioned" {
-                return Err(Error::aws(format!(
+                return Err(Error::usage(format!(
                     "Aurora cluster {} exists with engine {} in engine mode {}, not {ENGINE} provisioned (Serverless v2); delete it or choose another --cluster-name",
                     c.id, c.engine, c.engine_mode
                 )));
@@ -228,7 +308,23 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
                     args.engine_version
                 );
             }
-            let (modify, fields) = cluster_drift(args, c, &db_id);
+            let (mut modify, mut fields) = cluster_drift(args, c, &db_id);
+            match password_action(now, c) {
+                PasswordAction::Keep => {}
+                PasswordAction::Set { from, to } => {
+                    modify.password = true;
+                    let from = match (from, &c.restored_from) {
+                        (Some(v), _) => format!("version {v}"),
+                        (None, Some(s)) => format!("snapshot {s}'s"),
+                        (None, None) => "unknown".to_owned(),
+                    };
+                    fields.push(field("master password", from, to));
+                }
+                PasswordAction::Adopt { version } => kit::debug!(
+                    "Aurora cluster {}: the document records no password version; adopting the password secret's current version {version} without a change",
+                    c.id
+                ),
+            }
             if fields.is_empty() {
                 plan.unchanged(resource, Op::Keep);
             } else {
@@ -242,7 +338,7 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
     match &now.instance {
         None => plan.create(resource, Op::CreateInstance),
         Some(i) if i.cluster != n.cluster => {
-            return Err(Error::aws(format!(
+            return Err(Error::usage(format!(
                 "DB instance {} belongs to cluster {}, not {}; delete it or choose another --cluster-name",
                 i.id, i.cluster, n.cluster
             )));
@@ -296,13 +392,7 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
 
 /// The ARN of an SSM parameter (PutParameter does not return it).
 pub fn param_arn(cx: &Cx, name: &str) -> String {
-    let partition = if cx.region.starts_with("cn-") {
-        "aws-cn"
-    } else if cx.region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
+    let partition = kit::aws::partition(&cx.region);
     let name = name.strip_prefix('/').unwrap_or(name);
     format!(
         "arn:{partition}:ssm:{}:{}:parameter/{name}",
@@ -315,8 +405,13 @@ pub fn planned(cx: &Cx, _args: &Args, now: &Observed) -> Db {
     let n = &now.names;
     let c = now.cluster.as_ref();
     let planned = || PLANNED.to_owned();
+    // What is true now: a planned password change has not happened yet.
+    let password_version = c.and_then(|c| match password_action(now, c) {
+        PasswordAction::Adopt { version } => Some(version),
+        PasswordAction::Keep | PasswordAction::Set { .. } => now.password.recorded.clone(),
+    });
     Db {
-        password_version: None,
+        password_version,
         cluster_id: n.cluster.clone(),
         cluster_arn: c.map_or_else(planned, |c| c.arn.clone()),
         endpoint: c.and_then(|c| c.endpoint.clone()).unwrap_or_else(planned),
@@ -342,3 +437,7 @@ pub fn planned(cx: &Cx, _args: &Args, now: &Observed) -> Db {
             .collect(),
     }
 }
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

@@ -4,15 +4,26 @@
 //! (5432 from the DB-client group only) and the empty DB-client group that svc-up puts on the
 //! tasks, and the SSM parameters POSTGRES_HOST / PORT / USER.
 //!
-//! The master password is read from the `secrets` section's secret when the cluster is
-//! created, held only in memory, and never printed.
+//! The master password belongs to Secrets Manager: db-up records the version of the password
+//! secret it last set on the cluster (`db.password_version`), and when AWSCURRENT moves on it
+//! sets the new value (ModifyDBCluster, applied immediately). Values are held only in memory
+//! and never printed.
+//!
+//! One cluster per app: the app's SSM parameters point at one cluster, and db-up refuses to
+//! make a second one that would silently take them over.
 
 mod apply;
 mod destroy;
 mod diff;
+mod engine;
+mod guard;
 mod observe;
+mod password;
+mod restore;
+mod waits;
 
 use kit::{Cx, Error, Plan, Result, Step};
+use serde_json::{Map, Value};
 use stackdoc::{Core, Db, Doc, Secrets};
 
 pub use diff::Op;
@@ -26,35 +37,55 @@ pub const PORT: u16 = 5432;
 pub const MASTER_USER: &str = "postgres";
 pub const ENGINE: &str = "aurora-postgresql";
 pub const INSTANCE_CLASS: &str = "db.serverless";
+/// Tag on a cluster restored from a snapshot: its master password is the snapshot's until
+/// db-up sets the stack's own (see `password.rs`).
+pub const TAG_RESTORED_FROM: &str = "stagehand:restored-from";
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Aurora cluster identifier (default: <app>-db); also names the subnet group
+    /// Aurora cluster identifier (default: <app>-db); also names the subnet group and the
+    /// security groups. One cluster per app: a name is refused while the app's POSTGRES_HOST
+    /// parameter points at another existing cluster (destroy that one first, or use another
+    /// --app for a second database)
     #[arg(long, value_name = "NAME", help_heading = kit::SETTINGS)]
     pub cluster_name: Option<String>,
-    /// aurora-postgresql engine version (a version that supports Serverless v2)
+    /// aurora-postgresql engine version; checked against DescribeDBEngineVersions (it must
+    /// exist in the region and support Serverless v2) before anything is created
     #[arg(long, default_value = "16.6", value_name = "VERSION", help_heading = kit::SETTINGS)]
     pub engine_version: String,
     /// Minimum capacity in Aurora capacity units (0 to 256, in steps of 0.5; 0 lets the
-    /// instance pause when idle)
+    /// instance pause when idle, on versions that support it)
     #[arg(long, default_value_t = 0.5, value_name = "ACU", help_heading = kit::SETTINGS)]
     pub min_acu: f64,
-    /// Maximum capacity in Aurora capacity units (1 to 256, in steps of 0.5)
+    /// Maximum capacity in Aurora capacity units (1 to 256, in steps of 0.5; the engine
+    /// version may allow less)
     #[arg(long, default_value_t = 2.0, value_name = "ACU", help_heading = kit::SETTINGS)]
     pub max_acu: f64,
     /// Days of automated backups (1 to 35)
     #[arg(long, default_value_t = 7, value_name = "DAYS",
           value_parser = clap::value_parser!(i32).range(1..=35), help_heading = kit::SETTINGS)]
     pub backup_retention_days: i32,
-    /// Turn on deletion protection (off by default, as in the seed)
+    /// Turn on deletion protection (off by default, as in the seed); --destroy refuses while
+    /// it is on
     #[arg(long, overrides_with = "no_deletion_protection", help_heading = kit::SETTINGS)]
     pub deletion_protection: bool,
     /// Turn deletion protection off
     #[arg(long, overrides_with = "deletion_protection", help_heading = kit::SETTINGS)]
     pub no_deletion_protection: bool,
+    /// Bring the cluster back from this final or manual cluster snapshot (id or ARN) instead
+    /// of creating an empty one: the scaling and deletion protection come from the settings,
+    /// the engine version from the snapshot; then the writer, the security groups, the subnet
+    /// group and the parameters as usual. The restored cluster's master password is then set
+    /// to the stack's password secret. Refused when the cluster exists
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "destroy")]
+    pub restore_from_snapshot: Option<String>,
     /// With --destroy: delete the cluster without a final snapshot (its data is lost)
     #[arg(long)]
     pub skip_final_snapshot: bool,
+    /// With --destroy: delete the database even while an ECS service uses its DB-client
+    /// security group (that group is then left in place)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Every name db-up uses, derived from the app and the flags: deterministic, so a rerun finds
@@ -72,10 +103,12 @@ pub struct Names {
 
 impl Names {
     pub fn new(cx: &Cx, args: &Args) -> Names {
+        // RDS keeps identifiers in lowercase; so do we, so that names compare as AWS shows them.
         let cluster = args
             .cluster_name
             .clone()
-            .unwrap_or_else(|| format!("{}-db", cx.app));
+            .unwrap_or_else(|| format!("{}-db", cx.app))
+            .to_ascii_lowercase();
         let app = &cx.app;
         Names {
             instance: format!("{cluster}-1"),
@@ -150,17 +183,38 @@ impl Step for DbUp {
     type Observed = Observed;
     type Op = Op;
 
-    fn check(args: &Args, doc: &Doc) -> Result<()> {
+    fn check(args: &Args, _doc: &Doc) -> Result<()> {
         check_capacity(args.min_acu, args.max_acu)?;
         check_engine_version(&args.engine_version)?;
         if let Some(name) = &args.cluster_name {
             check_cluster_name(name)?;
         }
-        // The inputs this step builds on (planned sections are accepted here; apply refuses
-        // them in observe).
+        if let Some(id) = &args.restore_from_snapshot {
+            restore::check_snapshot_id(id)?;
+        }
+        Ok(())
+    }
+
+    /// The sections this step builds on (planned ones are accepted here; an apply refuses
+    /// them in observe). `--destroy` skips this: it needs only the db section.
+    fn check_inputs(_args: &Args, doc: &Doc) -> Result<()> {
         doc.require::<Secrets>()?;
         doc.require::<Core>()?;
         Ok(())
+    }
+
+    /// A restored cluster runs its snapshot's engine version: that is the setting in effect.
+    fn settings(cx: &Cx, args: &Args, now: &Observed) -> Map<String, Value> {
+        let mut settings = cx.settings.clone();
+        if let (None, Some(_), Some(snapshot)) =
+            (&now.cluster, &args.restore_from_snapshot, &now.snapshot)
+        {
+            settings.insert(
+                "engine-version".into(),
+                Value::String(snapshot.engine_version.clone()),
+            );
+        }
+        settings
     }
 
     async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {

@@ -37,18 +37,18 @@ pub struct PipelineUp;
 pub struct Args {
     /// GitHub owner (user or organisation) of the Backstage app's repository (needed on the
     /// first run)
-    #[arg(long, value_name = "OWNER", help_heading = kit::SETTINGS)]
+    #[arg(long, env = "REPO_OWNER", value_name = "OWNER", help_heading = kit::SETTINGS)]
     pub repo_owner: Option<String>,
     /// Name of the Backstage app's GitHub repository (needed on the first run)
-    #[arg(long, value_name = "NAME", help_heading = kit::SETTINGS)]
+    #[arg(long, env = "REPO_NAME", value_name = "NAME", help_heading = kit::SETTINGS)]
     pub repo_name: Option<String>,
     /// Branch the pipeline follows
-    #[arg(long, default_value = "main", value_name = "BRANCH", help_heading = kit::SETTINGS)]
+    #[arg(long, env = "REPO_BRANCH", default_value = "main", value_name = "BRANCH", help_heading = kit::SETTINGS)]
     pub branch: String,
     /// Use this CodeStar connection (CodeStarSourceConnection action, which AWS recommends)
     /// instead of the GitHub version 1 action with the token secret (--reset connection-arn
     /// goes back to the token)
-    #[arg(long, value_name = "ARN", help_heading = kit::SETTINGS)]
+    #[arg(long, env = "CONNECTION_ARN", value_name = "ARN", help_heading = kit::SETTINGS)]
     pub connection_arn: Option<String>,
     /// Path of the buildspec inside the app's repository
     #[arg(long, default_value = "templates/buildspec.yml", value_name = "PATH", help_heading = kit::SETTINGS)]

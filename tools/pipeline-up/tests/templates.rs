@@ -10,13 +10,16 @@ use common::{APP, pipeline_up, stack};
 use testkit::{Emulator, Value, codebuild, ecs};
 
 /// The environment and secrets svc-up's task definition sets (DESIGN.md).
-const TASK_ENV: [&str; 6] = [
+const TASK_ENV: [&str; 8] = [
     "BASE_URL",
     "POSTGRES_HOST",
     "POSTGRES_PORT",
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
     "GITHUB_TOKEN",
+    // GitHub sign-in; svc-up sets them when the OAuth secrets exist.
+    "AUTH_GITHUB_CLIENT_ID",
+    "AUTH_GITHUB_CLIENT_SECRET",
 ];
 
 fn template(name: &str) -> String {

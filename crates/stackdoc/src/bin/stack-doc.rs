@@ -1,66 +1,123 @@
 //! stack-doc: small, AWS-free operations on stack documents for scripts.
 //!
 //!     stack-doc join A.json B.json…   deep-merge documents of steps that ran in parallel
-//!     stack-doc get PATH [FILE]       print one value (e.g. pipeline.url), "" if absent
+//!     stack-doc get PATH [FILE]       print one value (e.g. pipeline.url); exit 1 if absent
 //!     stack-doc table [FILE]          a short table of what the stack holds (no ARNs), for people
 //!
 //! FILE defaults to stdin. Exit 2 on a malformed document or bad usage.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use serde_json::Value;
 use stackdoc::Doc;
 
-const USAGE: &str = "usage: stack-doc join FILE… | get PATH [FILE] | table [FILE]";
+#[derive(Parser, Debug)]
+#[command(
+    name = "stack-doc",
+    version,
+    about = "Small, AWS-free operations on stagehand stack documents, for scripts",
+    after_help = "Exit codes: 0 ok; 1 the value asked for is not in the document; 2 bad usage or a malformed document."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Deep-merge documents of steps that ran in parallel from one document
+    Join {
+        /// The documents (two or more)
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+    },
+    /// Print one value by its dotted path (e.g. pipeline.url, core.private_subnets.0.id)
+    Get {
+        path: String,
+        /// The document (default: stdin)
+        file: Option<PathBuf>,
+    },
+    /// A short table of what the stack holds: names, ids and URLs (no ARNs, no settings)
+    Table {
+        /// The document (default: stdin)
+        file: Option<PathBuf>,
+    },
+}
+
+/// Why it stopped: exit code and one line.
+struct Fail(u8, String);
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("join") if args.len() >= 2 => join(&args[1..]),
-        Some("get") if (2..=3).contains(&args.len()) => {
-            read(args.get(2)).map(|doc| get(&doc, &args[1]))
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
         }
-        Some("table") if args.len() <= 2 => read(args.get(1)).map(|doc| table(&doc)),
-        Some("-h" | "--help") => Ok(format!("{USAGE}\n")),
-        _ => Err(format!("bad usage; {USAGE}")),
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad usage")
+                .trim_start_matches("error: ");
+            eprintln!("stack-doc: error: {first} (see stack-doc --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Join { files } => join(&files),
+        Command::Get { path, file } => read(file.as_ref()).and_then(|doc| get(&doc, &path)),
+        Command::Table { file } => read(file.as_ref()).map(|doc| table(&doc)),
     };
     match result {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        Err(Fail(code, e)) => {
             eprintln!("stack-doc: error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(code)
         }
     }
 }
 
-fn read(path: Option<&String>) -> Result<Doc, String> {
+fn read(path: Option<&PathBuf>) -> Result<Doc, Fail> {
     let text = match path {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?,
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Fail(2, format!("cannot read {}: {e}", p.display())))?,
         None => {
+            if std::io::stdin().is_terminal() {
+                return Err(Fail(
+                    2,
+                    "expects a stack document on stdin or as FILE (e.g. stack-doc table stack.json)".into(),
+                ));
+            }
             let mut s = String::new();
             std::io::stdin()
                 .read_to_string(&mut s)
-                .map_err(|e| format!("cannot read stdin: {e}"))?;
+                .map_err(|e| Fail(2, format!("cannot read stdin: {e}")))?;
             s
         }
     };
-    let name = path.map_or("stdin", String::as_str);
-    Doc::parse(&text).map_err(|e| format!("{name}: {e}"))
+    let name = path.map_or_else(|| "stdin".to_owned(), |p| p.display().to_string());
+    Doc::parse(&text).map_err(|e| Fail(2, format!("{name}: {e}")))
 }
 
-fn join(paths: &[String]) -> Result<String, String> {
+fn join(paths: &[PathBuf]) -> Result<String, Fail> {
     let mut merged = read(Some(&paths[0]))?;
     for p in &paths[1..] {
-        merged.merge(read(Some(p))?).map_err(|e| e.to_string())?;
+        merged
+            .merge(read(Some(p))?)
+            .map_err(|e| Fail(2, e.to_string()))?;
     }
     Ok(merged.to_pretty())
 }
 
-fn get(doc: &Doc, path: &str) -> String {
+fn get(doc: &Doc, path: &str) -> Result<String, Fail> {
     let mut at = doc.as_value();
     for part in path.split('.') {
         at = match at {
@@ -74,9 +131,9 @@ fn get(doc: &Doc, path: &str) -> String {
         };
     }
     match at {
-        Value::Null => "\n".into(),
-        Value::String(s) => format!("{s}\n"),
-        other => format!("{other}\n"),
+        Value::Null => Err(Fail(1, format!("the document has no {path}"))),
+        Value::String(s) => Ok(format!("{s}\n")),
+        other => Ok(format!("{other}\n")),
     }
 }
 
@@ -104,7 +161,12 @@ fn table(doc: &Doc) -> String {
 
 fn flatten(section: &str, field: &str, v: &Value, rows: &mut Vec<(String, String, String)>) {
     // A short table: names, ids and URLs; the ARNs stay in the document.
-    if field == "arn" || field.ends_with("_arn") || field.ends_with(".arn") || field == "planned" {
+    if field == "arn"
+        || field.ends_with("_arn")
+        || field.ends_with(".arn")
+        || field == "planned"
+        || field == "settings"
+    {
         return;
     }
     match v {

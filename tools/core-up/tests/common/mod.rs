@@ -6,7 +6,56 @@
 use std::process::{Child, Command, Stdio};
 
 use testkit::ec2::types::Filter;
-use testkit::{Emulator, ec2};
+use testkit::{Emulator, Fault, FaultKind, Holds, ec2};
+
+/// NAT gateways and namespace operations take a moment, as on AWS, so the waits are exercised.
+pub fn emulator() -> Emulator {
+    let emu = Emulator::start();
+    emu.hold(Holds {
+        nat_gateway_s: Some(0.4),
+        namespace_s: Some(0.3),
+        ..Holds::default()
+    });
+    emu
+}
+
+/// A lost answer: AWS applies the call, and the caller gets a 503 instead of its answer (the
+/// SDK's retry, where there is one, then sends it again).
+pub fn lost(service: &str, action: &str) -> Fault {
+    Fault {
+        service: service.into(),
+        action: action.into(),
+        kind: FaultKind::Error {
+            code: "ServiceUnavailable".into(),
+            message: "the answer was lost (injected)".into(),
+            status: "503 Service Unavailable".into(),
+            forward: true,
+        },
+        times: 1,
+    }
+}
+
+/// AWS applies the call and answers `code`: what a retried call whose first answer was lost
+/// is told ("already associated", "not found" on a delete).
+pub fn already_done(service: &str, action: &str, code: &str) -> Fault {
+    Fault::error(service, action, code, "already done (injected)").forwarded()
+}
+
+/// (VPCs, subnets, gateways, NAT gateways, addresses, route tables) carrying core-up's tags.
+pub fn counts(emu: &Emulator, app: &str) -> (usize, usize, usize, usize, usize, usize) {
+    let t = tagged(emu, app);
+    (
+        t.vpcs.len(),
+        t.subnets.len(),
+        t.igws.len(),
+        t.nats.len(),
+        t.eips.len(),
+        t.route_tables.len(),
+    )
+}
+
+/// Exactly one core-infra of the seed's shape.
+pub const ONE_OF_EACH: (usize, usize, usize, usize, usize, usize) = (1, 6, 1, 1, 1, 2);
 
 /// core-up as a child process aimed at `emu`, with the same clean environment testkit gives
 /// its tools, stdin closed (a new document).

@@ -147,3 +147,72 @@ pub fn rds_requests(emu: &Emulator, mark: u64) -> Vec<Value> {
         .filter(|r| r["service"] == "rds")
         .collect()
 }
+
+pub fn sm(emu: &Emulator) -> secretsmanager::Client {
+    secretsmanager::Client::new(&emu.sdk())
+}
+
+/// The password secret's AWSCURRENT version id, read by the test itself.
+pub fn current_version(emu: &Emulator, doc: &Value) -> String {
+    let arn = doc["secrets"]["db_password"]["arn"].as_str().unwrap();
+    let out = emu
+        .block_on(sm(emu).describe_secret().secret_id(arn).send())
+        .expect("describe the password secret");
+    out.version_ids_to_stages()
+        .unwrap()
+        .iter()
+        .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+        .map(|(v, _)| v.clone())
+        .expect("an AWSCURRENT version")
+}
+
+/// A new AWSCURRENT value of the password secret, as a rotation (outside db-up) leaves it.
+/// Returns its version id.
+pub fn rotate_password(emu: &Emulator, doc: &Value, value: &str) -> String {
+    let arn = doc["secrets"]["db_password"]["arn"].as_str().unwrap();
+    let out = emu
+        .block_on(
+            sm(emu)
+                .put_secret_value()
+                .secret_id(arn)
+                .secret_string(value)
+                .send(),
+        )
+        .expect("put a new password");
+    out.version_id().unwrap().to_owned()
+}
+
+/// The master password the emulator holds for a cluster (never in a describe, as on AWS).
+pub fn master_password(emu: &Emulator, cluster: &str) -> String {
+    let answer = emu.control(
+        "GET",
+        &format!("rds/master-password?cluster={cluster}"),
+        None,
+    );
+    answer["password"].as_str().expect("a password").to_owned()
+}
+
+/// The value of one of the app's parameters ("HOST", "PORT", "USER").
+pub fn param(emu: &Emulator, suffix: &str) -> Option<String> {
+    let name = format!("/{APP}/POSTGRES_{suffix}");
+    params(emu)
+        .into_iter()
+        .find(|p| p.name() == Some(name.as_str()))
+        .and_then(|p| p.value().map(str::to_owned))
+}
+
+/// `doc` without `section`.
+pub fn strip(doc: &Value, section: &str) -> Value {
+    let mut doc = doc.clone();
+    doc.as_object_mut().unwrap().remove(section);
+    doc
+}
+
+/// Every request of one action since `mark`.
+pub fn requests_of(emu: &Emulator, mark: u64, action: &str) -> Vec<Value> {
+    emu.calls_since(mark)
+        .requests()
+        .into_iter()
+        .filter(|r| r["action"] == action)
+        .collect()
+}

@@ -1,0 +1,77 @@
+//! Running one tool: the document on its stdin, its document from its stdout, its stderr
+//! relayed line by line (so lines of steps running side by side never overwrite each other).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::progress::Progress;
+
+/// What one tool run gave.
+pub struct Ran {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+}
+
+impl Ran {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// Run `bin/tool args…` with `input` on stdin, relaying its stderr through `progress`.
+pub fn run(bin: &Path, tool: &str, args: &[String], input: &str, progress: &Progress) -> Ran {
+    let started = Instant::now();
+    let path = bin.join(tool);
+    let spawned = Command::new(&path)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            progress.line(&format!(
+                "{tool}: error: cannot run {}: {e}; run 'make build' (or set STAGEHAND_BIN)",
+                path.display()
+            ));
+            return Ran {
+                code: 2,
+                stdout: String::new(),
+            };
+        }
+    };
+    let task = progress.start(tool);
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let stderr = child.stderr.take().expect("piped stderr");
+    let relay = {
+        let task = task.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                match line {
+                    Ok(l) => task.line(&l),
+                    Err(_) => break,
+                }
+            }
+        })
+    };
+    let mut stdout = String::new();
+    let _ = child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_string(&mut stdout);
+    let status = child.wait();
+    let _ = writer.join();
+    let _ = relay.join();
+    let code = status.ok().and_then(|s| s.code()).unwrap_or(-1);
+    task.finish(code == 0, started.elapsed());
+    Ran { code, stdout }
+}
