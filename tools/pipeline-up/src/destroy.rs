@@ -37,13 +37,14 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
     // The rule refers to the pipeline: it goes first.
     match rule {
         Some(r) if r.owner == Owner::Us => {
-            if c.codestar
+            let deleted = c
+                .codestar
                 .delete_notification_rule()
                 .arn(&r.arn)
                 .send()
                 .await
-                .deleted(format!("deleting notification rule {}", n.rule_name))?
-            {
+                .deleted(format!("deleting notification rule {}", n.rule_name))?;
+            if deleted {
                 kit::info!("deleted notification rule {}", n.rule_name);
             }
         }
@@ -59,13 +60,14 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
         async {
             match &pipeline {
                 Some(p) if p.owner == Owner::Us => {
-                    if c.codepipeline
+                    let deleted = c
+                        .codepipeline
                         .delete_pipeline()
                         .name(&n.pipeline)
                         .send()
                         .await
-                        .deleted(format!("deleting pipeline {}", n.pipeline))?
-                    {
+                        .deleted(format!("deleting pipeline {}", n.pipeline))?;
+                    if deleted {
                         kit::info!("deleted pipeline {}", n.pipeline);
                     }
                 }
@@ -77,13 +79,14 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
         async {
             match &project {
                 Some(p) if p.owner == Owner::Us => {
-                    if c.codebuild
+                    let deleted = c
+                        .codebuild
                         .delete_project()
                         .name(&n.project)
                         .send()
                         .await
-                        .deleted(format!("deleting CodeBuild project {}", n.project))?
-                    {
+                        .deleted(format!("deleting CodeBuild project {}", n.project))?;
+                    if deleted {
                         kit::info!("deleted CodeBuild project {}", n.project);
                     }
                 }

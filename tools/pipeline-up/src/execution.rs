@@ -367,7 +367,7 @@ async fn rollout(cx: &Cx, c: &Clients, d: &Desired, since: Option<DateTime>) -> 
     let (cluster, service) = (&d.cluster, &d.service);
     let followed: RefCell<Option<String>> = RefCell::new(None);
     let what = format!("the ECS rollout of service {service}");
-    let done = wait::until(cx, &what, || async {
+    wait::until(cx, &what, || async {
         let out = c
             .ecs
             .describe_services()
@@ -421,8 +421,7 @@ async fn rollout(cx: &Cx, c: &Clients, d: &Desired, since: Option<DateTime>) -> 
             )),
         })
     })
-    .await?;
-    done
+    .await?
 }
 
 fn failed_rollout(d: &Desired, dep: &Deployment) -> Error {
