@@ -7,7 +7,7 @@ CARGO ?= cargo
 export STACK ?= stack.json
 ARGS ?=
 
-.PHONY: help build emulator test demo demo-down up down plan bench fmt lint steps
+.PHONY: help build emulator test demo demo-down up down plan bench fmt lint steps install
 .DEFAULT_GOAL := help
 
 help: ## this list
@@ -20,6 +20,14 @@ steps: ## the step table: tool, section, make target, flags variable, what it ne
 
 build: ## build every tool (debug, one cargo invocation, locked dependencies)
 	$(CARGO) build --workspace --locked
+
+PREFIX ?= /usr/local
+# release builds by default; PROFILE=dev installs the debug build (no second build)
+PROFILE ?= release
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+install: ## install every tool, its bash/zsh/fish completions and man page under $(PREFIX)
+	$(CARGO) build --workspace --locked --profile $(PROFILE)
+	@scripts/install.sh "$(PREFIX)" "$(TARGET_DIR)/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))"
 
 emulator: ## install the local AWS emulator (pinned moto) into emulator/.venv
 	@scripts/emulator.sh install

@@ -62,6 +62,12 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
     let url = doc["pipeline"]["url"].as_str().expect("pipeline.url");
     assert!(url.starts_with("http://"), "{url}");
     assert_eq!(out.stdout.trim(), url, "up.sh prints the application URL");
+    // stderr is a pipe here, as when redirected to a file: no colours, no cursor movement.
+    assert!(
+        !out.stderr.contains('\x1b') && !out.stdout.contains('\x1b'),
+        "escape codes in up.sh output to a pipe:\n{}",
+        out.stderr
+    );
     assert!(
         !std::fs::read_to_string(stack.stack_path())
             .unwrap()

@@ -123,6 +123,8 @@ pub trait Step {
     const TOOL: &'static str;
     /// One line for --help.
     const ABOUT: &'static str;
+    /// Tool-specific example lines for --help, shown before the ones every step shares.
+    const EXAMPLES: &'static str = "";
     /// The tool's own flags.
     type Args: clap::Args + std::fmt::Debug;
     /// The section the step writes.
@@ -229,12 +231,33 @@ fn fail(tool: &str, e: &Error) -> ExitCode {
     ExitCode::from(e.exit_code())
 }
 
-fn command<S: Step>() -> clap::Command {
+/// The tool's full command line (its flags and the shared ones), as `--help`, the shell
+/// completions and the man page show it.
+pub fn command<S: Step>() -> clap::Command {
     Cli::<S::Args>::command()
         .name(S::TOOL)
         .bin_name(S::TOOL)
         .about(S::ABOUT)
         .version(env!("CARGO_PKG_VERSION"))
+        .after_help(after_help(S::TOOL, S::EXAMPLES))
+}
+
+fn after_help(tool: &str, examples: &str) -> String {
+    let mut own = String::new();
+    for line in examples.lines().filter(|l| !l.trim().is_empty()) {
+        own.push_str("  ");
+        own.push_str(line.trim());
+        own.push('\n');
+    }
+    format!(
+        "Examples:\n{own}  \
+         {tool} --plan < stack.json > /dev/null     show what would change, change nothing\n  \
+         {tool} < stack.json > next && mv next stack.json   apply, keep the updated document\n  \
+         {tool} --destroy < stack.json > next       delete what this step made, drop its section\n\n\
+         stdout carries only the stack document (the planned one with --plan); messages go to stderr.\n\
+         Exit codes: 0 done; 1 AWS or runtime failure; 2 bad input or a refusal (nothing was \
+         changed); 3 timed out waiting."
+    )
 }
 
 /// The parsed command line with its matches (which tell a typed flag from a default).

@@ -8,6 +8,7 @@
 //!
 //! Pure: serde types and validation, no AWS dependency, so it is unit-tested on its own.
 
+pub mod cli;
 mod doc;
 mod error;
 pub mod sections;

@@ -101,6 +101,11 @@ impl Env {
     }
 }
 
+/// The full command line, as the shell completions and the man page show it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -125,6 +125,11 @@ pub fn layered(
 }
 
 /// The whole program; `main.rs` calls only this.
+/// The full command line, as the shell completions and the man page show it.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

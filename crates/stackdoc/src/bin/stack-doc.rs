@@ -10,42 +10,10 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use serde_json::Value;
 use stackdoc::Doc;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "stack-doc",
-    version,
-    about = "Small, AWS-free operations on stagehand stack documents, for scripts",
-    after_help = "Exit codes: 0 ok; 1 the value asked for is not in the document; 2 bad usage or a malformed document."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Deep-merge documents of steps that ran in parallel from one document
-    Join {
-        /// The documents (two or more)
-        #[arg(required = true, num_args = 1..)]
-        files: Vec<PathBuf>,
-    },
-    /// Print one value by its dotted path (e.g. pipeline.url, core.private_subnets.0.id)
-    Get {
-        path: String,
-        /// The document (default: stdin)
-        file: Option<PathBuf>,
-    },
-    /// A short table of what the stack holds: names, ids and URLs (no ARNs, no settings)
-    Table {
-        /// The document (default: stdin)
-        file: Option<PathBuf>,
-    },
-}
+use stackdoc::cli::{Cli, Command};
 
 /// Why it stopped: exit code and one line.
 struct Fail(u8, String);
