@@ -9,6 +9,7 @@
 
 pub mod control;
 pub mod fixtures;
+pub mod pipeline;
 
 pub use control::{Fault, FaultKind, Holds};
 

@@ -1,17 +1,25 @@
-"""CodePipeline: timestamps as AWS sends them, and secret action settings masked.
+"""CodePipeline: timestamps as AWS sends them, secret action settings masked, and executions.
 
 - moto 5.2 answers GetPipeline's metadata.created/updated and ListPipelines' created/updated as
   ISO strings; AWS (awsJson1_1) sends epoch seconds, and the SDKs refuse the strings.
 - AWS never returns an action's secret configuration values: GetPipeline (and the echo of
   CreatePipeline / UpdatePipeline) shows the GitHub version 1 action's OAuthToken as `****`.
   moto returns the token itself. The stored pipeline keeps the real value.
+- moto runs no execution. CreatePipeline starts one (trigger CreatePipeline), as AWS's does, and
+  StartPipelineExecution, StopPipelineExecution, GetPipelineState, ListPipelineExecutions,
+  GetPipelineExecution and ListActionExecutions answer from fidelity/executions.py, which runs
+  them.
 """
 
 import copy
 import json
 
 from moto.codepipeline import models, responses
+from moto.codepipeline.exceptions import PipelineNotFoundException
+from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time
+
+from . import executions, sim
 
 MASK = "****"
 SECRET_KEYS = {"OAuthToken"}
@@ -52,3 +60,179 @@ def install():
 
     for name in ("create_pipeline", "get_pipeline", "update_pipeline"):
         wrap(name)
+    install_executions()
+
+
+class _Error(JsonRESTError):
+    code = 400
+
+    def __init__(self, code, message):
+        super().__init__(code, message)
+
+
+def _pipeline(self, name):
+    backend = self.codepipeline_backend
+    if name not in backend.pipelines:
+        raise PipelineNotFoundException(f"Account '{self.current_account}' does not have a pipeline with name '{name}'")
+    return backend.pipelines[name]
+
+
+def _runs(self, name):
+    return executions.runs_of(self.current_account, self.region, name)
+
+
+def _page(items, max_results, token, default=100):
+    start = int(token) if token and str(token).isdigit() else 0
+    size = int(max_results or default)
+    page = items[start:start + size]
+    nxt = str(start + size) if start + size < len(items) else None
+    return page, nxt
+
+
+def start_pipeline_execution(self):
+    name = self._get_param("name")
+    _pipeline(self, name)
+    commit = None
+    for override in self._get_param("sourceRevisions") or []:
+        if override.get("revisionType") == "COMMIT_ID":
+            commit = override.get("revisionValue")
+    with sim.lock:
+        execution = executions.start(self.current_account, self.region, name, "StartPipelineExecution",
+                                     "", commit=commit)
+    return json.dumps({"pipelineExecutionId": execution.id})
+
+
+def stop_pipeline_execution(self):
+    name = self._get_param("pipelineName")
+    _pipeline(self, name)
+    wanted = self._get_param("pipelineExecutionId")
+    execution = next((e for e in _runs(self, name).executions if e.id == wanted), None)
+    if execution is None:
+        raise _Error("PipelineExecutionNotFoundException",
+                     f"Pipeline execution with id '{wanted}' does not exist in pipeline '{name}'")
+    if execution.status != "InProgress":
+        raise _Error("PipelineExecutionNotStoppableException",
+                     f"Pipeline execution {wanted} is {execution.status} and cannot be stopped")
+    abandon = bool(self._get_param("abandon"))
+    for stage in execution.stages.values():
+        for action in stage["actions"]:
+            if action.status == "InProgress":
+                action.status = "Abandoned" if abandon else "Failed"
+                action.updated = executions._now()
+        if stage["status"] == "InProgress":
+            stage["status"] = "Stopped"
+    execution.finish("Stopped", self._get_param("reason") or "stopped by StopPipelineExecution")
+    return json.dumps({"pipelineExecutionId": wanted})
+
+
+def get_pipeline_state(self):
+    name = self._get_param("name")
+    pipeline = _pipeline(self, name)
+    runs = _runs(self, name)
+    stages = []
+    for stage in pipeline.pipeline["stages"]:
+        latest = next((e for e in runs.executions if stage["name"] in e.stages), None)
+        inbound = next((e for e in runs.executions if e.status == "InProgress" and not e.in_stage
+                        and e.stage_index >= 0
+                        and e.stage_names[e.stage_index + 1:e.stage_index + 2] == [stage["name"]]), None)
+        state = {"stageName": stage["name"], "inboundTransitionState": {"enabled": True}, "actionStates": []}
+        if inbound is not None:
+            state["inboundExecution"] = {"pipelineExecutionId": inbound.id, "status": "InProgress",
+                                         "type": "STANDARD"}
+        runs_here = {a.name: a for a in (latest.stages[stage["name"]]["actions"] if latest else [])}
+        for action in stage["actions"]:
+            entry = {"actionName": action["name"]}
+            run = runs_here.get(action["name"])
+            if run is not None:
+                entry["latestExecution"] = run.latest()
+                if run.type.get("category") == "Source" and run.status == "Succeeded":
+                    entry["currentRevision"] = {"revisionId": latest.commit, "revisionChangeId": latest.commit,
+                                                "created": latest.started}
+            state["actionStates"].append(entry)
+        if latest is not None:
+            state["latestExecution"] = {"pipelineExecutionId": latest.id,
+                                        "status": latest.stages[stage["name"]]["status"], "type": "STANDARD"}
+        stages.append(state)
+    return json.dumps({
+        "pipelineName": name,
+        "pipelineVersion": pipeline.pipeline.get("version", 1),
+        "stageStates": stages,
+        "created": unix_time(pipeline._created),
+        "updated": unix_time(pipeline._updated),
+    })
+
+
+def list_pipeline_executions(self):
+    name = self._get_param("pipelineName")
+    _pipeline(self, name)
+    items = _runs(self, name).executions
+    wanted_stage = (self._get_param("filter") or {}).get("succeededInStage", {}).get("stageName")
+    if wanted_stage:
+        items = [e for e in items if e.stages.get(wanted_stage, {}).get("status") == "Succeeded"]
+    page, nxt = _page([e.summary_view() for e in items], self._get_param("maxResults"),
+                      self._get_param("nextToken"))
+    out = {"pipelineExecutionSummaries": page}
+    if nxt:
+        out["nextToken"] = nxt
+    return json.dumps(out)
+
+
+def get_pipeline_execution(self):
+    name = self._get_param("pipelineName")
+    _pipeline(self, name)
+    wanted = self._get_param("pipelineExecutionId")
+    execution = next((e for e in _runs(self, name).executions if e.id == wanted), None)
+    if execution is None:
+        raise _Error("PipelineExecutionNotFoundException",
+                     f"Pipeline execution with id '{wanted}' does not exist in pipeline '{name}'")
+    return json.dumps({"pipelineExecution": execution.view()})
+
+
+def list_action_executions(self):
+    name = self._get_param("pipelineName")
+    _pipeline(self, name)
+    runs = _runs(self, name)
+    flt = self._get_param("filter") or {}
+    wanted = flt.get("pipelineExecutionId") or (flt.get("latestInPipelineExecution") or {}).get("pipelineExecutionId")
+    chosen = runs.executions
+    if wanted:
+        chosen = [e for e in runs.executions if e.id == wanted]
+        if not chosen:
+            raise _Error("PipelineExecutionNotFoundException",
+                         f"Pipeline execution with id '{wanted}' does not exist in pipeline '{name}'")
+    details = []
+    for execution in chosen:
+        actions = [a for stage in execution.stages.values() for a in stage["actions"]]
+        details.extend(a.detail() for a in sorted(actions, key=lambda a: a.started, reverse=True))
+    page, nxt = _page(details, self._get_param("maxResults"), self._get_param("nextToken"))
+    out = {"actionExecutionDetails": page}
+    if nxt:
+        out["nextToken"] = nxt
+    return json.dumps(out)
+
+
+def install_executions():
+    cls = responses.CodePipelineResponse
+    for fn in (start_pipeline_execution, stop_pipeline_execution, get_pipeline_state,
+               list_pipeline_executions, get_pipeline_execution, list_action_executions):
+        setattr(cls, fn.__name__, fn)
+
+    original_create = models.CodePipelineBackend.create_pipeline
+
+    def create_pipeline(self, pipeline, tags):
+        out = original_create(self, pipeline, tags)
+        with sim.lock:
+            executions.start(self.account_id, self.region_name, pipeline["name"], "CreatePipeline",
+                             "")
+        return out
+
+    models.CodePipelineBackend.create_pipeline = create_pipeline
+
+    original_delete = models.CodePipelineBackend.delete_pipeline
+
+    def delete_pipeline(self, name):
+        original_delete(self, name)
+        with sim.lock:
+            executions.forget(self.account_id, self.region_name, name)
+
+    models.CodePipelineBackend.delete_pipeline = delete_pipeline

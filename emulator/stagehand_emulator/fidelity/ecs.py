@@ -1,65 +1,105 @@
-"""ECS: services' deployments roll out as AWS's do, and can be made to fail.
+"""ECS: services' deployments roll out as AWS's do, with tasks that start and stop, and can be
+made to fail.
 
 moto makes a service's only deployment COMPLETED at once (when MOTO_ECS_SERVICE_RUNNING covers
-the desired count), never starts a new deployment on UpdateService, drops the CreateService
-settings it does not model (enableExecuteCommand, deploymentConfiguration with the circuit
-breaker, healthCheckGracePeriodSeconds), answers DescribeTaskDefinition for a family with its
-newest revision even when that one is INACTIVE, and ignores ListTasks' serviceName.
+the desired count), never starts a new deployment on UpdateService, runs no task for a service,
+drops the CreateService settings it does not model (enableExecuteCommand,
+deploymentConfiguration with the circuit breaker, healthCheckGracePeriodSeconds), answers
+DescribeTaskDefinition for a family with its newest revision even when that one is INACTIVE,
+and ignores ListTasks' serviceName.
 
 Here, as on AWS:
-  * CreateService starts a PRIMARY deployment IN_PROGRESS with no task running; after
-    ROLLOUT_S seconds (env STAGEHAND_EMULATOR_ECS_ROLLOUT_S, default 1) it is COMPLETED, the
-    desired count runs and older deployments are gone.
-  * UpdateService with a new task definition, network configuration, load balancers, service
-    registries or forceNewDeployment starts a new PRIMARY deployment (the old one turns ACTIVE).
+  * CreateService, and UpdateService with a new task definition, network configuration, load
+    balancers, service registries or forceNewDeployment, start a PRIMARY deployment
+    IN_PROGRESS (an earlier PRIMARY turns ACTIVE). Halfway through hold `rollout_s` (default 1 s,
+    or env STAGEHAND_EMULATOR_ECS_ROLLOUT_S) its tasks start (fidelity/ecs_tasks.py: the
+    agent's IAM and image checks, a network interface, their IPs `initial` in the service's
+    target groups, startup log lines); at `rollout_s` the targets are `healthy`, the deployment
+    is COMPLETED, the older deployments' tasks stop (their targets drain for `rollout_s`) and
+    the older deployments are gone.
+  * A task that cannot start stops with ECS's reason (stopCode TaskFailedToStart). The
+    deployment then ends FAILED at `rollout_s`, as the deployment circuit breaker ends it; with
+    the breaker's rollback on and an earlier COMPLETED deployment, a rollback deployment with
+    the earlier task definition becomes PRIMARY and rolls out; the failed one stays listed as
+    ACTIVE/FAILED until then.
+  * A desiredCount change on a completed deployment starts or stops tasks; DeleteService stops
+    them all.
   * CreateService keeps enableExecuteCommand, deploymentConfiguration (with AWS's defaults
     200/100 and the circuit breaker off) and healthCheckGracePeriodSeconds.
   * DescribeTaskDefinition of a bare family names its latest ACTIVE revision.
   * ListTasks(serviceName=...) lists that service's tasks only.
 
-Making a rollout fail (for tests of a tool's failure path), with no control endpoint: tag the
-service `stagehand-emulator:rollout=FAILED` (TagResource, or a tool's own tags at create). Each
-deployment started while the tag is present ends with rolloutState FAILED after ROLLOUT_S, as
-the deployment circuit breaker ends it: two STOPPED tasks of that deployment (startedBy = the
-deployment id) carry stoppedReason "Essential container in task exited" and a container reason
-(the tag `stagehand-emulator:stopped-reason` overrides it). With the circuit breaker's rollback
-on and an earlier deployment to go back to, a rollback deployment with the earlier task
-definition becomes PRIMARY and completes; the failed one stays listed as ACTIVE/FAILED until then.
+Making rollouts fail (for tests of a tool's failure path):
+POST /_stagehand/ecs/fail-rollout {"service": NAME, "times": 1, "reason": "...", "cluster": C}
+makes the next `times` deployments of that service (any cluster unless "cluster" is given;
+rollbacks excepted) fail: their tasks start and their essential container exits at once
+(stoppedReason "Essential container in task exited", exit code 1, the container reason
+`reason` when given). "times": 0 disarms. GET lists what is armed. The service need not exist
+yet.
 """
 
-import copy
 import os
-import time
+import sys
+import traceback
 
 from moto.ecs import models, responses
 from moto.moto_api._internal import mock_random
 
-FAIL_TAG = "stagehand-emulator:rollout"
-REASON_TAG = "stagehand-emulator:stopped-reason"
-DEFAULT_REASON = (
-    "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
-    "failed to resolve ref: not found"
-)
+from . import ecs_tasks, holds, sim
+
+ROLLOUT = "rollout_s"
 
 
-def _rollout_s():
+def _default_rollout_s():
     try:
         return float(os.environ.get("STAGEHAND_EMULATOR_ECS_ROLLOUT_S", "1"))
     except ValueError:
         return 1.0
 
 
+# 1 s by default (not 0), as before this hold existed: tools' tests watch a rollout IN_PROGRESS.
+holds.register(
+    ROLLOUT,
+    "an ECS deployment is IN_PROGRESS this long (its tasks start halfway, then its targets turn "
+    "healthy and it is COMPLETED); replaced tasks' targets drain as long",
+    default=_default_rollout_s(),
+)
+
+_services = {}  # id(service) -> (backend, service), services with deployments to advance
+_armed = {}  # service name, or "cluster/name" -> {"times": n, "reason": str|None}
+
+
+def reset():
+    with sim.lock:
+        _services.clear()
+        _armed.clear()
+
+
 def _now():
     return models.utcnow()
 
 
-def _tags(service):
-    return {t.get("key"): t.get("value") for t in (service.tags or [])}
+def _event(service, message):
+    service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": _now(), "message": message})
+
+
+def _take_failure(service):
+    """The armed failure for a new deployment of `service` (consumed), or None."""
+    for key in (f"{service.cluster_name}/{service.name}", service.name):
+        armed = _armed.get(key)
+        if armed and armed["times"] != 0:
+            armed["times"] -= 1
+            if armed["times"] == 0:
+                del _armed[key]
+            return armed["reason"] or ""
+    return None
 
 
 def _new_deployment(service, task_definition, rollback=False):
     dep_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
     now = _now()
+    born = sim.now()
+    rollout = holds.seconds(ROLLOUT)
     return {
         "createdAt": now,
         "desiredCount": service.desired_count,
@@ -76,9 +116,12 @@ def _new_deployment(service, task_definition, rollback=False):
         "status": "PRIMARY",
         "taskDefinition": task_definition,
         "updatedAt": now,
-        "_born": time.monotonic(),
+        "_launch_at": born + rollout / 2,
+        "_done_at": born + rollout,
+        "_launched": False,
+        "_failure": None,
         "_rollback": rollback,
-        "_fails": (not rollback) and _tags(service).get(FAIL_TAG, "").upper() == "FAILED",
+        "_crash": None if rollback else _take_failure(service),
     }
 
 
@@ -86,116 +129,222 @@ def _public(dep):
     return {k: v for k, v in dep.items() if not k.startswith("_")}
 
 
-def _start_deployment(service):
-    for dep in service._stagehand_deployments:
+def _start_deployment(backend, service):
+    deps = service._stagehand_deployments
+    for dep in deps:
         if dep["status"] == "PRIMARY":
             dep["status"] = "ACTIVE"
             dep["updatedAt"] = _now()
-    service._stagehand_deployments.insert(0, _new_deployment(service, service.task_definition))
-    service.running_count = 0 if not service._stagehand_deployments[1:] else service.running_count
-    service.pending_count = service.desired_count
+    deps.insert(0, _new_deployment(service, service.task_definition))
+    service._sh_last_started = deps[0]["id"]
+    _services[id(service)] = (backend, service)
+    _advance_now(backend, service)
+    sim.wake()
 
 
-def _stop_tasks(backend, service, dep):
-    """Two STOPPED tasks of the failed deployment, with the reasons ECS gives."""
-    reason = _tags(service).get(REASON_TAG) or DEFAULT_REASON
-    cluster = backend.clusters.get(service.cluster_name)
+def _advance_now(backend, service):
+    """Advance within the API call that started the work (the answer shows it), never failing it."""
     try:
-        task_def = backend.describe_task_definition(dep["taskDefinition"])
-    except Exception:  # noqa: BLE001 - no definition, no tasks to show
-        return
-    for _ in range(2):
-        task = _make_task(backend, cluster, task_def, service, dep)
-        if task is None:
-            return
-        task.desired_status = "STOPPED"
-        task.status = "STOPPED"
-        task.stopped_reason = "Essential container in task exited"
-        for container in task.containers:
-            container.last_status = "STOPPED"
-            container.reason = reason
-            container.exit_code = 1
-            container.exitCode = 1
-            # AWS types these as strings (moto gives the definition's integers), and a
-            # container belongs to its task, not to the task definition.
-            if container.cpu is not None:
-                container.cpu = str(container.cpu)
-            if container.memory is not None:
-                container.memory = str(container.memory)
-            container.task_arn = task.task_arn
-        backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        _advance(backend, service, sim.now())
+    except Exception:  # noqa: BLE001 - the clock's next tick reports it
+        traceback.print_exc(file=sys.stderr)
 
 
-def _make_task(backend, cluster, task_def, service, dep):
-    # moto's awsvpc path makes an ENI (and breaks on its missing private DNS name); a stopped
-    # task has released its ENI anyway, so the task is built without one.
-    shim = copy.copy(task_def)
-    shim.network_mode = "none"
-    task = models.Task(
-        cluster,
-        shim,
-        None,
-        None,
-        backend,
-        group=f"service:{service.name}",
-        launch_type=service.launch_type or "FARGATE",
-        started_by=dep["id"],
-        tags=[],
-    )
-    task.task_definition_arn = task_def.arn
-    return task
+def _task_definition(backend, arn):
+    try:
+        return backend.describe_task_definition(arn)
+    except Exception:  # noqa: BLE001 - deregistered and gone: nothing to start
+        return None
 
 
-def _advance(backend, service):
-    deps = getattr(service, "_stagehand_deployments", None)
-    if deps is None:
-        return
-    now = time.monotonic()
-    rollout = _rollout_s()
-    primary = next((d for d in deps if d["status"] == "PRIMARY"), None)
-    if primary is not None and primary["rolloutState"] == "IN_PROGRESS" and now - primary["_born"] >= rollout:
-        if primary["_fails"]:
-            primary["rolloutState"] = "FAILED"
-            primary["rolloutStateReason"] = (
-                f"ECS deployment circuit breaker: tasks failed to start. Deployment {primary['id']} failed."
-            )
-            primary["failedTasks"] = max(service.desired_count, 1)
-            primary["runningCount"] = 0
-            primary["updatedAt"] = _now()
-            try:
-                _stop_tasks(backend, service, primary)
-            except Exception:  # noqa: BLE001 - the failure stands even if moto cannot model the tasks
-                pass
-            cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
-            previous = next((d for d in deps if d is not primary and d["rolloutState"] == "COMPLETED"), None)
-            if cb.get("rollback") and previous is not None:
-                primary["status"] = "ACTIVE"
-                back = _new_deployment(service, previous["taskDefinition"], rollback=True)
-                deps.remove(previous)
-                deps.insert(0, back)
-                service.task_definition = previous["taskDefinition"]
-                service.events.insert(0, {
-                    "id": str(mock_random.uuid4()), "createdAt": _now(),
-                    "message": f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start. Rolling back to deployment {back['id']}.",
-                })
-            else:
-                service.running_count = 0
+def _launch(backend, service, dep, count, healthy_at):
+    """Start `count` tasks of `dep`; returns the first failure's reason, or None."""
+    td = _task_definition(backend, dep["taskDefinition"])
+    if td is None:
+        return f"unable to find task definition {dep['taskDefinition']}"
+    started = []
+    failure = None
+    for _ in range(count):
+        task = ecs_tasks.start(backend, service, dep["id"], td, healthy_at, crash=dep["_crash"])
+        if task.status == "STOPPED":
+            dep["failedTasks"] += 1
+            failure = failure or task.stopped_reason
+            if dep["failedTasks"] >= 2:  # enough to tell; the circuit breaker counts them
+                break
         else:
-            primary["rolloutState"] = "COMPLETED"
-            primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
-            primary["runningCount"] = service.desired_count
-            primary["pendingCount"] = 0
+            started.append(task.id)
+    if started:
+        _event(service, f"(service {service.name}) has started {len(started)} tasks: "
+                        + " ".join(f"(task {t})" for t in started) + ".")
+    return failure
+
+
+def _stop(service, tasks, primary, drain_s):
+    for task in tasks:
+        ecs_tasks.stop(task, f"Scaling activity initiated by (deployment {primary['id']})",
+                       "ServiceSchedulerInitiated", drain_s)
+    if tasks:
+        _event(service, f"(service {service.name}) has stopped {len(tasks)} running tasks: "
+                        + " ".join(f"(task {t.id})" for t in tasks) + ".")
+
+
+def _advance(backend, service, now):
+    """Bring the service's deployments and tasks up to `now`; True while a rollout is under way."""
+    deps = getattr(service, "_stagehand_deployments", None)
+    if deps is None or service.status != "ACTIVE":
+        return False
+    drain = holds.seconds(ROLLOUT)
+    primary = next((d for d in deps if d["status"] == "PRIMARY"), None)
+    if primary is not None and primary["rolloutState"] == "IN_PROGRESS":
+        if not primary["_launched"] and now >= primary["_launch_at"]:
+            primary["_launched"] = True
+            primary["_failure"] = _launch(backend, service, primary, service.desired_count, primary["_done_at"])
             primary["updatedAt"] = _now()
-            deps[:] = [primary]
-            service.running_count = service.desired_count
-            service.pending_count = 0
-            service.events.insert(0, {
-                "id": str(mock_random.uuid4()), "createdAt": _now(),
-                "message": f"(service {service.name}) has reached a steady state.",
-            })
+        if primary["_launched"] and now >= primary["_done_at"]:
+            if primary["_failure"] is not None:
+                _fail(backend, service, deps, primary)
+            else:
+                _complete(backend, service, deps, primary, now, drain)
+    elif primary is not None and primary["rolloutState"] == "COMPLETED":
+        _scale(backend, service, primary, now, drain)
+    _counts(backend, service, deps)
+    return any(d["rolloutState"] == "IN_PROGRESS" for d in deps)
+
+
+def _outcome(service, dep, state):
+    service.__dict__.setdefault("_sh_outcomes", {})[dep["id"]] = state
+
+
+def _complete(backend, service, deps, primary, now, drain):
+    _outcome(service, primary, "COMPLETED")
+    primary["rolloutState"] = "COMPLETED"
+    primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
+    primary["updatedAt"] = _now()
+    mine = [t for t in ecs_tasks.service_tasks(backend, service, "RUNNING") if t.started_by == primary["id"]]
+    for task in mine:
+        ecs_tasks.mark_healthy(task, now)
+    others = [t for t in ecs_tasks.service_tasks(backend, service, "RUNNING") if t.started_by != primary["id"]]
+    _stop(service, others, primary, drain)
+    deps[:] = [primary]
+    _event(service, f"(service {service.name}) has reached a steady state.")
+
+
+def _fail(backend, service, deps, primary):
+    _outcome(service, primary, "FAILED")
+    primary["rolloutState"] = "FAILED"
+    primary["rolloutStateReason"] = (
+        f"ECS deployment circuit breaker: tasks failed to start. Deployment {primary['id']} failed."
+    )
+    primary["updatedAt"] = _now()
+    _event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.")
+    cb = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+    previous = next((d for d in deps if d is not primary and d["rolloutState"] == "COMPLETED"), None)
+    if cb.get("rollback") and previous is not None:
+        primary["status"] = "ACTIVE"
+        back = _new_deployment(service, previous["taskDefinition"], rollback=True)
+        deps.remove(previous)
+        deps.insert(0, back)
+        service.task_definition = previous["taskDefinition"]
+        _event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks "
+                        f"failed to start. Rolling back to deployment {back['id']}.")
+
+
+def _scale(backend, service, primary, now, drain):
+    """A completed deployment follows desiredCount changes."""
+    running = [t for t in ecs_tasks.service_tasks(backend, service, "RUNNING") if t.started_by == primary["id"]]
+    wanted = service.desired_count
+    primary["desiredCount"] = wanted
+    if len(running) < wanted and primary.get("_scaled_to") != wanted:
+        primary["_scaled_to"] = wanted  # one attempt per change; a task that cannot start stays stopped
+        _launch(backend, service, primary, wanted - len(running), now)
+    elif len(running) > wanted:
+        _stop(service, running[wanted:], primary, drain)
+        primary["_scaled_to"] = wanted
+
+
+def _counts(backend, service, deps):
+    running = ecs_tasks.service_tasks(backend, service, "RUNNING")
+    for dep in deps:
+        mine = sum(1 for t in running if t.started_by == dep["id"])
+        dep["runningCount"] = mine
+        dep["pendingCount"] = 0 if dep["_launched"] or dep["rolloutState"] != "IN_PROGRESS" else max(dep["desiredCount"] - mine, 0)
+    service.running_count = len(running)
+    service.pending_count = sum(d["pendingCount"] for d in deps)
     service.deployments = [_public(d) for d in deps]
 
 
+@sim.every_tick
+def _step(now):
+    busy = False
+    for key, (backend, service) in list(_services.items()):
+        if service.status != "ACTIVE":
+            _services.pop(key, None)
+            continue
+        try:
+            busy = _advance(backend, service, now) or busy
+        except Exception:  # noqa: BLE001 - e.g. its cluster or task definition is gone: stop watching
+            _services.pop(key, None)
+            traceback.print_exc(file=sys.stderr)
+    return busy
+
+
+# ------------------------------------------------------------------ what the pipeline's deploy uses
+def deployment_state(service, deployment_id):
+    """rolloutState of that deployment (kept after it leaves the service's list), or None when
+    another deployment replaced it before it ended."""
+    for dep in getattr(service, "_stagehand_deployments", []):
+        if dep["id"] == deployment_id:
+            return dep["rolloutState"]
+    return getattr(service, "_sh_outcomes", {}).get(deployment_id)
+
+
+def arm(service, times, reason):
+    """Make the next `times` deployments of `service` fail (as POST /_stagehand/ecs/fail-rollout)."""
+    _armed[f"{service.cluster_name}/{service.name}"] = {"times": times, "reason": reason}
+
+
+def last_started(service):
+    """The id of the deployment the last CreateService / UpdateService started (a rollback may
+    already have replaced it as PRIMARY)."""
+    return getattr(service, "_sh_last_started", None)
+
+
+def failed_reasons(backend, service, deployment_id):
+    return sorted({t.stopped_reason for t in ecs_tasks.service_tasks(backend, service, "STOPPED")
+                   if t.started_by == deployment_id and t.stopped_reason})
+
+
+# ------------------------------------------------------------------ control
+def _fail_rollout(method, body, query):
+    with sim.lock:
+        if method == "GET":
+            return "200 OK", {"armed": dict(_armed)}
+        unknown = sorted(set(body) - {"service", "times", "reason", "cluster"})
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(unknown)}; known: cluster, reason, service, times")
+        name = body.get("service")
+        if not isinstance(name, str) or not name:
+            raise ValueError('"service" (the ECS service name) is required')
+        name = name.split("/")[-1]
+        times = body.get("times", 1)
+        if not isinstance(times, int) or times < -1:
+            raise ValueError('"times" is a count (-1: every deployment, 0: disarm)')
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError('"reason" is a string')
+        cluster = body.get("cluster")
+        key = f"{cluster.split('/')[-1]}/{name}" if cluster else name
+        if times == 0:
+            _armed.pop(key, None)
+        else:
+            _armed[key] = {"times": times, "reason": reason}
+        return "200 OK", {"armed": dict(_armed)}
+
+
+CONTROL_ROUTES = {"ecs/fail-rollout": _fail_rollout}
+
+
+# ------------------------------------------------------------------ patches
 def install():
     backend_cls = models.EC2ContainerServiceBackend
 
@@ -204,9 +353,8 @@ def install():
 
     def create_service(self):
         result = original_create_response(self)
-        service = self.ecs_backend._get_service(
-            self._get_param("cluster", "default"), self._get_param("serviceName")
-        )
+        backend = self.ecs_backend
+        service = backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
         service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
         config = self._get_param("deploymentConfiguration") or {}
         config.setdefault("maximumPercent", 200)
@@ -217,9 +365,8 @@ def install():
         if grace is not None:
             service.health_check_grace_period_seconds = int(grace)
         service._stagehand_deployments = []
-        _start_deployment(service)
         service.running_count = 0
-        service.deployments = [_public(d) for d in service._stagehand_deployments]
+        _start_deployment(backend, service)
         return result
 
     responses.EC2ContainerServiceResponse.create_service = create_service
@@ -235,48 +382,41 @@ def install():
             before = self._get_service(cluster_str, name)
         except Exception:  # noqa: BLE001 - let moto answer ServiceNotFound
             return original_update(self, props)
-        snapshot = (
-            before.task_definition,
-            before.network_configuration,
-            before.load_balancers,
-            before.service_registries,
-        )
+        snapshot = (before.task_definition, before.network_configuration, before.load_balancers,
+                    before.service_registries)
+        running, pending = before.running_count, before.pending_count
         wanted_td = props.get("task_definition")
         if wanted_td:
             # The service keeps the full ARN of the revision, as on AWS.
             props["task_definition"] = self.describe_task_definition(wanted_td).arn
         service = original_update(self, props)
-        after = (
-            service.task_definition,
-            service.network_configuration,
-            service.load_balancers,
-            service.service_registries,
-        )
+        # moto sets runningCount to the new desiredCount at once; tasks decide it here.
+        service.running_count, service.pending_count = running, pending
+        after = (service.task_definition, service.network_configuration, service.load_balancers,
+                 service.service_registries)
         if hasattr(service, "_stagehand_deployments"):
             if force or after != snapshot:
-                _start_deployment(service)
+                _start_deployment(self, service)
             else:
-                for dep in service._stagehand_deployments:
-                    if dep["status"] == "PRIMARY":
-                        dep["desiredCount"] = service.desired_count
-                if all(d["rolloutState"] == "COMPLETED" for d in service._stagehand_deployments):
-                    service.running_count = service.desired_count
-            service.deployments = [_public(d) for d in service._stagehand_deployments]
+                _services[id(service)] = (self, service)
+                _advance_now(self, service)
         return service
 
     backend_cls.update_service = update_service
 
-    # --- DescribeServices: deployments advance with time.
-    original_describe = backend_cls.describe_services
+    # --- DeleteService: its tasks stop.
+    original_delete = backend_cls.delete_service
 
-    def describe_services(self, cluster_str, names):
-        found, failures = original_describe(self, cluster_str, names)
-        for service in found:
-            if service.status == "ACTIVE":
-                _advance(self, service)
-        return found, failures
+    def delete_service(self, cluster_name, service_name, force):
+        service = original_delete(self, cluster_name, service_name, force)
+        primary = next((d for d in getattr(service, "_stagehand_deployments", []) if d["status"] == "PRIMARY"),
+                       {"id": "ecs-svc/0"})
+        _stop(service, ecs_tasks.service_tasks(self, service, "RUNNING"), primary, 0)
+        service.running_count = 0
+        _services.pop(id(service), None)
+        return service
 
-    backend_cls.describe_services = describe_services
+    backend_cls.delete_service = delete_service
 
     # --- DescribeTaskDefinition(family): the latest ACTIVE revision.
     original_describe_td = backend_cls.describe_task_definition

@@ -1,93 +1,85 @@
-//! Carry out the plan: independent resources concurrently (bucket, topic, roles, project),
-//! then the pipeline, then the notification rule on it.
+//! Carry out the plan: independent resources side by side (bucket, topic, the build role then
+//! the project, the pipeline role), then the pipeline, then the notification rule on it.
+//!
+//! Every create is safe to repeat: a create answered "already exists" (the SDK's retry of a
+//! call whose first answer was lost, or a rerun after a kill) is success when what exists is
+//! this step's; the notification rule carries a deterministic ClientRequestToken. CodeStar
+//! Notifications refuses rules for up to ~15 minutes after its service-linked role is made:
+//! the create waits through that with progress, bounded by `--timeout`.
 
-use std::fmt;
-
-use aws_sdk_codebuild::types as cb;
 use aws_sdk_codepipeline::types as cp;
 use aws_sdk_codestarnotifications::types as cn;
-use aws_sdk_s3::types as s3t;
 use kit::{AwsContext, Cx, Error, Plan, Result, aws, wait};
-use serde_json::Value;
+use secret::{ExposeSecret, SecretString};
 use stackdoc::Pipeline;
 
 use crate::clients::Clients;
-use crate::model::{self, Desired, MASK, Source};
-use crate::observe::{ABORT_UPLOAD_DAYS, LIFECYCLE_RULE_ID};
-use crate::{Arns, Observed, Op};
+use crate::desired::{self, Desired};
+use crate::diff::{Arns, section};
+use crate::observe::{self, Owner};
+use crate::requests::{self, built};
+use crate::{Observed, Op, bucket};
 
-/// The GitHub token: shows as <redacted> in any Debug, so no log line can carry it.
-struct Token(String);
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-fn built<T, E: fmt::Display>(r: std::result::Result<T, E>, what: &str) -> Result<T> {
-    r.map_err(|e| Error::aws(format!("building the request for {what}: {e}")))
-}
-
-pub async fn run(cx: &Cx, now: Observed, plan: Plan<Op>) -> Result<Pipeline> {
+pub async fn run(cx: &Cx, now: &Observed, plan: Plan<Op>) -> Result<Pipeline> {
     let c = Clients::new(cx);
     let d = &now.d;
     let n = &d.n;
-    let (mut bucket, mut topic, mut build_role, mut pipe_role) = (None, None, None, None);
-    let (mut project, mut pipeline, mut rule) = (None, None, None);
-    for change in &plan.changes {
-        match &change.op {
-            Op::Keep => {}
-            op @ Op::Bucket { .. } => bucket = Some(op.clone()),
-            op @ Op::Topic { .. } => topic = Some(op.clone()),
-            op @ Op::Role { build: true, .. } => build_role = Some(op.clone()),
-            op @ Op::Role { build: false, .. } => pipe_role = Some(op.clone()),
-            op @ Op::Project { .. } => project = Some(op.clone()),
-            op @ Op::Pipeline { .. } => pipeline = Some(op.clone()),
-            op @ Op::Rule { .. } => rule = Some(op.clone()),
-        }
-    }
+    let find = |pick: fn(&Op) -> bool| plan.changes.iter().map(|ch| &ch.op).find(|op| pick(op));
+    let bucket_op = find(|op| matches!(op, Op::Bucket { .. }));
+    let topic_op = find(|op| matches!(op, Op::Topic { .. }));
+    let build_role_op = find(|op| matches!(op, Op::Role { build: true, .. }));
+    let pipeline_role_op = find(|op| matches!(op, Op::Role { build: false, .. }));
+    let project_op = find(|op| matches!(op, Op::Project { .. }));
+    let pipeline_op = find(|op| matches!(op, Op::Pipeline { .. }));
+    let rule_op = find(|op| matches!(op, Op::Rule { .. }));
 
     futures::try_join!(
         async {
-            match &bucket {
-                Some(Op::Bucket { create, parts }) => {
-                    ensure_bucket(cx, &c, d, *create, parts).await
+            match bucket_op {
+                Some(Op::Bucket { create, tag, parts }) => {
+                    bucket::ensure(cx, &c, d, *create, *tag, parts).await
                 }
                 _ => Ok(()),
             }
         },
         async {
-            match &topic {
+            match topic_op {
                 Some(Op::Topic { create }) => ensure_topic(cx, &c, d, *create).await,
                 _ => Ok(()),
             }
         },
         async {
-            if let Some(op) = &build_role {
+            if let Some(op) = build_role_op {
                 ensure_role(cx, &c, d, op).await?;
             }
-            match &project {
+            match project_op {
                 Some(Op::Project { create }) => ensure_project(cx, &c, d, *create).await,
                 _ => Ok(()),
             }
         },
         async {
-            match &pipe_role {
+            match pipeline_role_op {
                 Some(op) => ensure_role(cx, &c, d, op).await,
                 None => Ok(()),
             }
         },
     )?;
-    if let Some(Op::Pipeline { create }) = &pipeline {
-        ensure_pipeline(cx, &c, d, *create).await?;
-    }
-    let rule_arn = match (&rule, &now.rule) {
-        (Some(Op::Rule { arn }), _) => ensure_rule(cx, &c, d, arn.as_deref()).await?,
+    let (token_version, created) = match pipeline_op {
+        Some(Op::Pipeline { create }) => ensure_pipeline(cx, &c, d, *create).await?,
+        _ => (
+            now.token_current.clone(),
+            now.pipeline.as_ref().and_then(|p| p.created),
+        ),
+    };
+    let rule_arn = match (rule_op, &now.rule) {
+        (Some(Op::Rule { arn }), _) => {
+            let recorded = now.rule_recorded.as_deref();
+            ensure_rule(cx, &c, d, arn.as_deref(), created, recorded).await?
+        }
         (_, Some(found)) => found.arn.clone(),
         (_, None) => String::new(),
     };
-    Ok(crate::section(
+    Ok(section(
         d,
         Arns {
             topic: n.topic_arn.clone(),
@@ -97,170 +89,27 @@ pub async fn run(cx: &Cx, now: Observed, plan: Plan<Op>) -> Result<Pipeline> {
             pipeline: n.pipeline_arn.clone(),
             rule: rule_arn,
         },
+        token_version,
     ))
 }
 
-async fn ensure_bucket(
-    cx: &Cx,
-    c: &Clients,
-    d: &Desired,
-    create: bool,
-    parts: &[&'static str],
-) -> Result<()> {
-    let b = d.n.bucket.as_str();
-    if create {
-        let mut req =
-            c.s3.create_bucket()
-                .bucket(b)
-                .object_ownership(s3t::ObjectOwnership::BucketOwnerEnforced);
-        if cx.region != "us-east-1" {
-            req = req.create_bucket_configuration(
-                s3t::CreateBucketConfiguration::builder()
-                    .location_constraint(s3t::BucketLocationConstraint::from(cx.region.as_str()))
-                    .build(),
-            );
+/// An "already exists" answer to a create is success when the resource is this step's
+/// (`owner`), and a refusal naming who made it otherwise.
+fn ours_or_refuse(what: &str, owner: Option<Owner>, cx: &Cx) -> Result<()> {
+    match owner {
+        Some(Owner::Us) => {
+            kit::info!("{what} already exists and is this stack's (a create was retried): kept");
+            Ok(())
         }
-        match req.send().await {
-            Ok(_) => kit::info!("created S3 bucket {b}"),
-            Err(e) if aws::code(&e) == Some("BucketAlreadyOwnedByYou") => {}
-            Err(e) if aws::code(&e) == Some("BucketAlreadyExists") => {
-                return Err(Error::aws(format!(
-                    "the bucket name {b} is taken by another AWS account; S3 bucket names are global, so deploy under another --app"
-                )));
-            }
-            Err(e) => {
-                return Err(Error::aws(format!(
-                    "creating S3 bucket {b}: {}",
-                    aws::describe(&e)
-                )));
-            }
-        }
-        let tags: Vec<s3t::Tag> = cx
-            .tags()
-            .iter()
-            .map(|(k, v)| built(s3t::Tag::builder().key(k).value(v).build(), "a bucket tag"))
-            .collect::<Result<_>>()?;
-        c.s3.put_bucket_tagging()
-            .bucket(b)
-            .tagging(built(
-                s3t::Tagging::builder().set_tag_set(Some(tags)).build(),
-                "the bucket tags",
-            )?)
-            .send()
-            .await
-            .ctx(format!("tagging S3 bucket {b}"))?;
+        Some(Owner::Other { app, .. }) if !app.is_empty() => Err(Error::usage(format!(
+            "{what} was just made by app {app}, not {}; deploy under another --app",
+            cx.app
+        ))),
+        _ => Err(Error::usage(format!(
+            "{what} was just made by someone else (it has no stagehand tags of app {}); delete it or deploy under another --app",
+            cx.app
+        ))),
     }
-    // Ownership and the public access block come before the policy, as S3 wants.
-    for part in parts {
-        put_bucket_part(c, d, part).await?;
-    }
-    if !create {
-        kit::info!("updated S3 bucket {b} ({})", parts.join(", "));
-    }
-    Ok(())
-}
-
-async fn put_bucket_part(c: &Clients, d: &Desired, part: &str) -> Result<()> {
-    let b = d.n.bucket.as_str();
-    match part {
-        "ownership" => {
-            let rule = built(
-                s3t::OwnershipControlsRule::builder()
-                    .object_ownership(s3t::ObjectOwnership::BucketOwnerEnforced)
-                    .build(),
-                "the ownership rule",
-            )?;
-            c.s3.put_bucket_ownership_controls()
-                .bucket(b)
-                .ownership_controls(built(
-                    s3t::OwnershipControls::builder().rules(rule).build(),
-                    "the ownership controls",
-                )?)
-                .send()
-                .await
-                .ctx(format!("setting object ownership on bucket {b}"))?;
-        }
-        "publicAccessBlock" => {
-            c.s3.put_public_access_block()
-                .bucket(b)
-                .public_access_block_configuration(
-                    s3t::PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(true)
-                        .ignore_public_acls(true)
-                        .block_public_policy(true)
-                        .restrict_public_buckets(true)
-                        .build(),
-                )
-                .send()
-                .await
-                .ctx(format!("blocking public access to bucket {b}"))?;
-        }
-        "encryption" => {
-            let default = built(
-                s3t::ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(s3t::ServerSideEncryption::Aes256)
-                    .build(),
-                "the encryption default",
-            )?;
-            let config = built(
-                s3t::ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        s3t::ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(default)
-                            .build(),
-                    )
-                    .build(),
-                "the encryption configuration",
-            )?;
-            c.s3.put_bucket_encryption()
-                .bucket(b)
-                .server_side_encryption_configuration(config)
-                .send()
-                .await
-                .ctx(format!("setting SSE-S3 encryption on bucket {b}"))?;
-        }
-        "policy" => {
-            c.s3.put_bucket_policy()
-                .bucket(b)
-                .policy(d.bucket_policy.to_string())
-                .send()
-                .await
-                .ctx(format!("setting the TLS-only policy of bucket {b}"))?;
-        }
-        "lifecycle" => {
-            let rule = built(
-                s3t::LifecycleRule::builder()
-                    .id(LIFECYCLE_RULE_ID)
-                    .status(s3t::ExpirationStatus::Enabled)
-                    .filter(s3t::LifecycleRuleFilter::builder().prefix("").build())
-                    .expiration(
-                        s3t::LifecycleExpiration::builder()
-                            .days(model::ARTIFACT_DAYS)
-                            .build(),
-                    )
-                    .abort_incomplete_multipart_upload(
-                        s3t::AbortIncompleteMultipartUpload::builder()
-                            .days_after_initiation(ABORT_UPLOAD_DAYS)
-                            .build(),
-                    )
-                    .build(),
-                "the lifecycle rule",
-            )?;
-            c.s3.put_bucket_lifecycle_configuration()
-                .bucket(b)
-                .lifecycle_configuration(built(
-                    s3t::BucketLifecycleConfiguration::builder()
-                        .rules(rule)
-                        .build(),
-                    "the lifecycle configuration",
-                )?)
-                .send()
-                .await
-                .ctx(format!("setting the lifecycle rule of bucket {b}"))?;
-        }
-        other => return Err(Error::aws(format!("unknown bucket setting {other}"))),
-    }
-    Ok(())
 }
 
 async fn ensure_topic(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Result<()> {
@@ -276,6 +125,7 @@ async fn ensure_topic(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Result
                 )
             })
             .collect::<Result<_>>()?;
+        // CreateTopic is idempotent: the same name, attributes and tags answer the topic.
         c.sns
             .create_topic()
             .name(name)
@@ -336,7 +186,7 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
                 )
             })
             .collect::<Result<_>>()?;
-        match c
+        let made = c
             .iam
             .create_role()
             .role_name(name)
@@ -345,15 +195,12 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
             .set_tags(Some(tags))
             .send()
             .await
-        {
-            Ok(_) => kit::info!("created IAM role {name}"),
-            Err(e) if aws::is_already_exists(&e) => {}
-            Err(e) => {
-                return Err(Error::aws(format!(
-                    "creating IAM role {name}: {}",
-                    aws::describe(&e)
-                )));
-            }
+            .created(format!("creating IAM role {name}"))?;
+        if made.is_some() {
+            kit::info!("created IAM role {name}");
+        } else {
+            let found = observe::role(cx, c, name).await?;
+            ours_or_refuse(&format!("IAM role {name}"), found.map(|r| r.owner), cx)?;
         }
     } else if trust {
         c.iam
@@ -381,108 +228,67 @@ async fn ensure_role(cx: &Cx, c: &Clients, d: &Desired, op: &Op) -> Result<()> {
     Ok(())
 }
 
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
 async fn ensure_project(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Result<()> {
-    let p = &d.project_settings;
     let name = d.n.project.as_str();
-    let env = &p["environment"];
-    let vars: Vec<cb::EnvironmentVariable> = env["variables"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| {
-            built(
-                cb::EnvironmentVariable::builder()
-                    .name(s(v, "name"))
-                    .value(s(v, "value"))
-                    .r#type(cb::EnvironmentVariableType::from(s(v, "type")))
-                    .build(),
-                "an environment variable",
-            )
-        })
-        .collect::<Result<_>>()?;
-    let source = built(
-        cb::ProjectSource::builder()
-            .r#type(cb::SourceType::from(s(&p["source"], "type")))
-            .buildspec(s(&p["source"], "buildspec"))
-            .build(),
-        "the project source",
-    )?;
-    let artifacts = built(
-        cb::ProjectArtifacts::builder()
-            .r#type(cb::ArtifactsType::from(s(&p["artifacts"], "type")))
-            .build(),
-        "the project artifacts",
-    )?;
-    let environment = built(
-        cb::ProjectEnvironment::builder()
-            .r#type(cb::EnvironmentType::from(s(env, "type")))
-            .image(s(env, "image"))
-            .compute_type(cb::ComputeType::from(s(env, "computeType")))
-            .privileged_mode(env["privilegedMode"].as_bool().unwrap_or(false))
-            .set_environment_variables(Some(vars))
-            .build(),
-        "the project environment",
-    )?;
-    let logs = cb::LogsConfig::builder()
-        .cloud_watch_logs(built(
-            cb::CloudWatchLogsConfig::builder()
-                .status(cb::LogsConfigStatusType::from(s(&p["logs"], "status")))
-                .group_name(s(&p["logs"], "groupName"))
-                .build(),
-            "the project logs",
-        )?)
-        .build();
-    let role = s(p, "serviceRole");
-    let timeout = p["timeoutInMinutes"]
-        .as_i64()
-        .and_then(|t| i32::try_from(t).ok())
-        .unwrap_or(model::BUILD_TIMEOUT_MINUTES);
+    let p = requests::project(d)?;
     if create {
-        let tags: Vec<cb::Tag> = cx
+        let tags: Vec<aws_sdk_codebuild::types::Tag> = cx
             .tags()
             .iter()
-            .map(|(k, v)| cb::Tag::builder().key(k).value(v).build())
+            .map(|(k, v)| {
+                aws_sdk_codebuild::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
             .collect();
-        wait::retrying(
+        let made = wait::retrying(
             cx,
             &format!("creating CodeBuild project {name}"),
-            kit::aws::is_role_propagating,
+            aws::is_role_propagating,
             || {
                 c.codebuild
                     .create_project()
                     .name(name)
                     .description(format!("stagehand: builds the {} image", cx.app))
-                    .source(source.clone())
-                    .artifacts(artifacts.clone())
-                    .environment(environment.clone())
-                    .logs_config(logs.clone())
-                    .service_role(role)
-                    .timeout_in_minutes(timeout)
+                    .source(p.source.clone())
+                    .artifacts(p.artifacts.clone())
+                    .environment(p.environment.clone())
+                    .logs_config(p.logs.clone())
+                    .service_role(&p.role)
+                    .timeout_in_minutes(p.timeout)
                     .set_tags(Some(tags.clone()))
                     .send()
             },
         )
-        .await?;
-        kit::info!("created CodeBuild project {name}");
+        .await;
+        match made {
+            Ok(_) => kit::info!("created CodeBuild project {name}"),
+            Err(e) if e.is_already_exists() => {
+                let found = observe::project(cx, c, &d.n).await?;
+                ours_or_refuse(
+                    &format!("CodeBuild project {name}"),
+                    found.map(|f| f.owner),
+                    cx,
+                )?;
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         wait::retrying(
             cx,
             &format!("updating CodeBuild project {name}"),
-            kit::aws::is_role_propagating,
+            aws::is_role_propagating,
             || {
                 c.codebuild
                     .update_project()
                     .name(name)
-                    .source(source.clone())
-                    .artifacts(artifacts.clone())
-                    .environment(environment.clone())
-                    .logs_config(logs.clone())
-                    .service_role(role)
-                    .timeout_in_minutes(timeout)
+                    .source(p.source.clone())
+                    .artifacts(p.artifacts.clone())
+                    .environment(p.environment.clone())
+                    .logs_config(p.logs.clone())
+                    .service_role(&p.role)
+                    .timeout_in_minutes(p.timeout)
                     .send()
             },
         )
@@ -492,117 +298,51 @@ async fn ensure_project(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Resu
     Ok(())
 }
 
-/// The GitHub token, read from the secret when the pipeline needs it.
-async fn token(c: &Clients, secret_arn: &str) -> Result<Token> {
-    let out = c
-        .secrets
-        .get_secret_value()
-        .secret_id(secret_arn)
-        .send()
-        .await
-        .ctx(format!(
-            "reading the GitHub token from secret {secret_arn}; pipeline-up needs secretsmanager:GetSecretValue on it"
-        ))?;
-    match out.secret_string() {
-        Some(t) if !t.trim().is_empty() => Ok(Token(t.trim().to_owned())),
-        _ => Err(Error::usage(format!(
-            "the GitHub-token secret {secret_arn} is empty; store the token with secrets-init --rotate"
-        ))),
-    }
-}
-
-/// The SDK declaration from the normalised one, with the token in place of its mask.
-fn declaration(d: &Desired, token: Option<&Token>) -> Result<cp::PipelineDeclaration> {
-    let p = &d.pipeline_settings;
-    let mut stages = Vec::new();
-    for stage in p["stages"].as_array().into_iter().flatten() {
-        let mut actions = Vec::new();
-        for a in stage["actions"].as_array().into_iter().flatten() {
-            let t = &a["actionTypeId"];
-            let type_id = built(
-                cp::ActionTypeId::builder()
-                    .category(cp::ActionCategory::from(s(t, "category")))
-                    .owner(cp::ActionOwner::from(s(t, "owner")))
-                    .provider(s(t, "provider"))
-                    .version(s(t, "version"))
-                    .build(),
-                "an action type",
-            )?;
-            let mut b = cp::ActionDeclaration::builder()
-                .name(s(a, "name"))
-                .action_type_id(type_id)
-                .run_order(1);
-            for (k, v) in a["configuration"].as_object().into_iter().flatten() {
-                let value = v.as_str().unwrap_or_default();
-                let value = match (k.as_str(), token) {
-                    ("OAuthToken", Some(t)) if value == MASK => t.0.as_str(),
-                    _ => value,
-                };
-                b = b.configuration(k, value);
-            }
-            for i in a["inputArtifacts"].as_array().into_iter().flatten() {
-                b = b.input_artifacts(built(
-                    cp::InputArtifact::builder()
-                        .name(i.as_str().unwrap_or_default())
-                        .build(),
-                    "an input artifact",
-                )?);
-            }
-            for o in a["outputArtifacts"].as_array().into_iter().flatten() {
-                b = b.output_artifacts(built(
-                    cp::OutputArtifact::builder()
-                        .name(o.as_str().unwrap_or_default())
-                        .build(),
-                    "an output artifact",
-                )?);
-            }
-            actions.push(built(b.build(), "an action")?);
-        }
-        stages.push(built(
-            cp::StageDeclaration::builder()
-                .name(s(stage, "name"))
-                .set_actions(Some(actions))
-                .build(),
-            "a stage",
-        )?);
-    }
-    let store = built(
-        cp::ArtifactStore::builder()
-            .r#type(cp::ArtifactStoreType::S3)
-            .location(s(&p["artifactStore"], "location"))
-            .build(),
-        "the artifact store",
-    )?;
-    built(
-        cp::PipelineDeclaration::builder()
-            .name(s(p, "name"))
-            .role_arn(s(p, "roleArn"))
-            .artifact_store(store)
-            .set_stages(Some(stages))
-            .build(),
-        "the pipeline",
-    )
-}
-
-async fn ensure_pipeline(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Result<()> {
-    let name = d.n.pipeline.as_str();
-    let token = match &d.source {
-        Source::GithubV1 {
-            token_secret_arn, ..
-        } => Some(token(c, token_secret_arn).await?),
-        Source::Connection { .. } => None,
+/// The GitHub token's current value and version, read when the pipeline needs it.
+async fn token(c: &Clients, d: &Desired) -> Result<Option<(SecretString, String)>> {
+    let Some(t) = &d.token else {
+        return Ok(None);
     };
-    let decl = declaration(d, token.as_ref())?;
+    let (value, version) = secret::read_current(&c.secrets, &t.arn)
+        .await
+        .map_err(|e| {
+            let why = e.message.clone();
+            e.context_message(format!(
+                "{why}; pipeline-up needs secretsmanager:GetSecretValue on the GitHub token secret {}",
+                t.name
+            ))
+        })?;
+    if value.expose_secret().trim().is_empty() {
+        return Err(Error::usage(format!(
+            "the GitHub token secret {} is empty; store the token with GITHUB_TOKEN=… secrets-init --rotate github-token",
+            t.name
+        )));
+    }
+    Ok(Some((value, version)))
+}
+
+/// Create or update the pipeline; returns the token version it now holds (github-v1) and when
+/// it was created (for the notification rule's token).
+async fn ensure_pipeline(
+    cx: &Cx,
+    c: &Clients,
+    d: &Desired,
+    create: bool,
+) -> Result<(Option<String>, Option<i64>)> {
+    let name = d.n.pipeline.as_str();
+    let token = token(c, d).await?;
+    let decl = requests::declaration(d, token.as_ref().map(|(v, _)| v))?;
+    let version = token.map(|(_, v)| v);
     if create {
         let tags: Vec<cp::Tag> = cx
             .tags()
             .iter()
             .map(|(k, v)| built(cp::Tag::builder().key(k).value(v).build(), "a pipeline tag"))
             .collect::<Result<_>>()?;
-        wait::retrying(
+        let made = wait::retrying(
             cx,
             &format!("creating pipeline {name}"),
-            kit::aws::is_role_propagating,
+            aws::is_role_propagating,
             || {
                 c.codepipeline
                     .create_pipeline()
@@ -611,93 +351,166 @@ async fn ensure_pipeline(cx: &Cx, c: &Clients, d: &Desired, create: bool) -> Res
                     .send()
             },
         )
-        .await?;
-        kit::info!("created pipeline {name} ({})", d.source.kind());
-    } else {
-        wait::retrying(
-            cx,
-            &format!("updating pipeline {name}"),
-            kit::aws::is_role_propagating,
-            || {
-                c.codepipeline
-                    .update_pipeline()
-                    .pipeline(decl.clone())
-                    .send()
-            },
-        )
-        .await?;
-        kit::info!("updated pipeline {name}");
+        .await;
+        match made {
+            Ok(_) => kit::info!(
+                "created pipeline {name} ({}); AWS starts its first execution now",
+                d.source.kind()
+            ),
+            Err(e) if e.is_code("PipelineNameInUseException") || e.is_already_exists() => {
+                let found = observe::pipeline(cx, c, &d.n).await?;
+                ours_or_refuse(&format!("pipeline {name}"), found.map(|p| p.owner), cx)?;
+            }
+            Err(e) => return Err(e),
+        }
+        let created = c
+            .codepipeline
+            .get_pipeline()
+            .name(name)
+            .send()
+            .await
+            .ctx(format!("reading pipeline {name}"))?
+            .metadata()
+            .and_then(|m| m.created())
+            .map(aws_smithy_types::DateTime::secs);
+        return Ok((version, created));
     }
-    Ok(())
+    wait::retrying(
+        cx,
+        &format!("updating pipeline {name}"),
+        aws::is_role_propagating,
+        || {
+            c.codepipeline
+                .update_pipeline()
+                .pipeline(decl.clone())
+                .send()
+        },
+    )
+    .await?;
+    match &d.token {
+        Some(t) => kit::info!(
+            "updated pipeline {name} (source token from secret {})",
+            t.name
+        ),
+        None => kit::info!("updated pipeline {name}"),
+    }
+    // The pipeline is the same one: its creation time stays what observe read.
+    Ok((version, None))
 }
 
-async fn ensure_rule(cx: &Cx, c: &Clients, d: &Desired, arn: Option<&str>) -> Result<String> {
+/// CodeStar Notifications' answer while its service-linked role is too new to use.
+fn role_lag<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -> bool {
+    aws::code(e) == Some("ConfigurationException")
+}
+
+async fn ensure_rule(
+    cx: &Cx,
+    c: &Clients,
+    d: &Desired,
+    arn: Option<&str>,
+    pipeline_created: Option<i64>,
+    recorded_rule: Option<&str>,
+) -> Result<String> {
     let n = &d.n;
     let target = cn::Target::builder()
         .target_type("SNS")
         .target_address(&n.topic_arn)
         .build();
-    let events: Vec<String> = model::EVENTS.iter().map(|e| (*e).to_owned()).collect();
-    let remedy = |e: &dyn fmt::Display| {
-        Error::aws(format!(
-            "creating notification rule {}: {e}; the CodeStar Notifications service-linked role is probably missing: run slr-check --create, then rerun pipeline-up",
-            n.rule_name
-        ))
+    let events: Vec<String> = desired::EVENTS.iter().map(|e| (*e).to_owned()).collect();
+    let created_at = match pipeline_created {
+        Some(t) => t,
+        None => observe::pipeline(cx, c, n)
+            .await?
+            .and_then(|p| p.created)
+            .unwrap_or_default(),
     };
-    match arn {
-        None => {
-            let out = c
+    let token = n.rule_token(created_at, recorded_rule);
+    let attempt = || async {
+        match arn {
+            None => c
                 .codestar
                 .create_notification_rule()
                 .name(&n.rule_name)
                 .resource(&n.pipeline_arn)
                 .detail_type(cn::DetailType::Full)
-                .set_event_type_ids(Some(events))
-                .targets(target)
+                .set_event_type_ids(Some(events.clone()))
+                .targets(target.clone())
                 .status(cn::NotificationRuleStatus::Enabled)
+                .client_request_token(&token)
                 .set_tags(Some(cx.tags().clone().into_iter().collect()))
                 .send()
-                .await;
-            match out {
-                Ok(out) => {
-                    kit::info!("created notification rule {}", n.rule_name);
-                    Ok(out.arn().unwrap_or_default().to_owned())
-                }
-                Err(e) if aws::code(&e) == Some("ConfigurationException") => {
-                    Err(remedy(&aws::describe(&e)))
-                }
-                Err(e) => Err(Error::aws(format!(
-                    "creating notification rule {}: {}",
-                    n.rule_name,
-                    aws::describe(&e)
-                ))),
-            }
-        }
-        Some(arn) => {
-            let out = c
+                .await
+                .map(|out| out.arn().unwrap_or_default().to_owned())
+                .map_err(aws_sdk_codestarnotifications::Error::from),
+            Some(arn) => c
                 .codestar
                 .update_notification_rule()
                 .arn(arn)
                 .detail_type(cn::DetailType::Full)
-                .set_event_type_ids(Some(events))
-                .targets(target)
+                .set_event_type_ids(Some(events.clone()))
+                .targets(target.clone())
                 .status(cn::NotificationRuleStatus::Enabled)
                 .send()
-                .await;
-            match out {
-                Ok(_) => {
-                    kit::info!("updated notification rule {}", n.rule_name);
-                    Ok(arn.to_owned())
-                }
-                Err(e) if aws::code(&e) == Some("ConfigurationException") => {
-                    Err(remedy(&aws::describe(&e)))
-                }
-                Err(e) => Err(Error::aws(format!(
-                    "updating notification rule {}: {}",
-                    n.rule_name,
-                    aws::describe(&e)
-                ))),
-            }
+                .await
+                .map(|_| arn.to_owned())
+                .map_err(aws_sdk_codestarnotifications::Error::from),
         }
+    };
+    let doing = match arn {
+        None => format!("creating notification rule {}", n.rule_name),
+        Some(_) => format!("updating notification rule {}", n.rule_name),
+    };
+    let answer = match attempt().await {
+        Err(e) if role_lag(&e) => {
+            // A new service-linked role: AWS refuses rules for up to ~15 minutes.
+            let last = std::cell::RefCell::new(None);
+            wait::until(
+                cx,
+                &format!(
+                    "CodeStar Notifications to accept notification rule {} (its service-linked role is new; AWS takes up to 15 minutes)",
+                    n.rule_name
+                ),
+                || async {
+                    match attempt().await {
+                        Ok(v) => Ok(wait::Poll::Ready(Ok(v))),
+                        Err(e) if role_lag(&e) => {
+                            *last.borrow_mut() = Some(aws::describe(&e));
+                            Ok(wait::Poll::Pending("refused: ConfigurationException".to_owned()))
+                        }
+                        Err(e) => Ok(wait::Poll::Ready(Err(e))),
+                    }
+                },
+            )
+            .await
+            .map_err(|e| match last.borrow().as_ref() {
+                Some(why) if e.kind == kit::Kind::Timeout => e.context_message(format!(
+                    "{doing}: CodeStar Notifications still answers {why} — if slr-check --create made its service-linked role less than 15 minutes ago, rerun later; otherwise check that the role AWSServiceRoleForCodeStarNotifications exists"
+                )),
+                _ => e,
+            })?
+        }
+        other => other,
+    };
+    match answer {
+        Ok(rule_arn) => {
+            match arn {
+                None => kit::info!("created notification rule {}", n.rule_name),
+                Some(_) => kit::info!("updated notification rule {}", n.rule_name),
+            }
+            Ok(rule_arn)
+        }
+        Err(e) if arn.is_none() && aws::is_already_exists(&e) => {
+            // A retried create whose first answer was lost (or a service that ignored the
+            // token): the rule is there; it must be ours.
+            let found = observe::rule(cx, c, n, None).await?;
+            let found_arn = found.as_ref().map(|r| r.arn.clone());
+            ours_or_refuse(
+                &format!("notification rule {}", n.rule_name),
+                found.map(|r| r.owner),
+                cx,
+            )?;
+            Ok(found_arn.unwrap_or_default())
+        }
+        Err(e) => Err(Error::from_sdk(doing, e)),
     }
 }

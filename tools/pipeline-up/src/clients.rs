@@ -10,6 +10,8 @@ pub struct Clients {
     pub codepipeline: aws_sdk_codepipeline::Client,
     pub codestar: aws_sdk_codestarnotifications::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// For `--run` / `--wait`: the rollout the pipeline's deploy starts.
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 impl Clients {
@@ -27,6 +29,7 @@ impl Clients {
             codepipeline: aws_sdk_codepipeline::Client::new(&cx.sdk),
             codestar: aws_sdk_codestarnotifications::Client::new(&cx.sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&cx.sdk),
+            ecs: aws_sdk_ecs::Client::new(&cx.sdk),
         }
     }
 }

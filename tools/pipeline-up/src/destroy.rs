@@ -1,174 +1,165 @@
-//! `--destroy`: the notification rule, the pipeline, the project, the roles, the topic, then
-//! the bucket (emptied first, every version, unless `--keep-artifacts`). Only what carries
-//! this app's pipeline tags is deleted; anything else with these names is left in place.
+//! `--destroy`: the notification rule, then the pipeline and the project, then the roles, the
+//! topic and the bucket (emptied first, every version, unless `--keep-artifacts`). Only what
+//! carries this app's pipeline tags is deleted; anything else with these names is left in
+//! place. Everything is found by its deterministic name ([`Names`]), so it needs no section
+//! but the identity, resumes after a failure at any point, and is a no-op (exit 0) on what is
+//! already gone: "not found" answers to a delete count as done.
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use kit::{AwsContext, Cx, Error, Result, aws};
+use kit::{AwsContext, Cx, Result};
 
+use crate::bucket;
 use crate::clients::Clients;
-use crate::model::Names;
-use crate::observe;
+use crate::names::Names;
+use crate::observe::{self, Owner};
 
-fn left(what: &str, app: &str) {
-    kit::warn!(
-        "{what} was not created by pipeline-up for app {app} (no stagehand tags): left in place"
-    );
+fn left(what: &str, owner: &Owner, app: &str) {
+    match owner {
+        Owner::Other { app: other, .. } if other != app && !other.is_empty() => {
+            kit::warn!("{what} belongs to app {other}: left in place")
+        }
+        _ => kit::warn!(
+            "{what} was not created by pipeline-up for app {app} (no stagehand tags of this step): left in place"
+        ),
+    }
 }
 
 pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
     let c = Clients::new(cx);
+    // Every read first, side by side.
+    let (rule, pipeline, project, topic, found_bucket) = futures::try_join!(
+        observe::rule(cx, &c, n, None),
+        observe::pipeline(cx, &c, n),
+        observe::project(cx, &c, n),
+        observe::topic(cx, &c, n),
+        bucket::observe(cx, &c, n),
+    )?;
 
-    match observe::rule(cx, &c, n).await? {
-        Some(r) if r.owned => {
-            c.codestar
+    // The rule refers to the pipeline: it goes first.
+    match rule {
+        Some(r) if r.owner == Owner::Us => {
+            let deleted = c
+                .codestar
                 .delete_notification_rule()
                 .arn(&r.arn)
                 .send()
                 .await
-                .ctx(format!("deleting notification rule {}", n.rule_name))?;
-            kit::info!("deleted notification rule {}", n.rule_name);
-        }
-        Some(_) => left(&format!("notification rule {}", n.rule_name), &cx.app),
-        None => {}
-    }
-
-    match observe::pipeline(cx, &c, n).await? {
-        Some(p) if p.owned => {
-            match c
-                .codepipeline
-                .delete_pipeline()
-                .name(&n.pipeline)
-                .send()
-                .await
-            {
-                Ok(_) => kit::info!("deleted pipeline {}", n.pipeline),
-                Err(e) if aws::is_not_found(&e) => {}
-                Err(e) => {
-                    return Err(Error::aws(format!(
-                        "deleting pipeline {}: {}",
-                        n.pipeline,
-                        aws::describe(&e)
-                    )));
-                }
+                .deleted(format!("deleting notification rule {}", n.rule_name))?;
+            if deleted {
+                kit::info!("deleted notification rule {}", n.rule_name);
             }
         }
-        Some(_) => left(&format!("pipeline {}", n.pipeline), &cx.app),
-        None => {}
-    }
-
-    match observe::project(cx, &c, n).await? {
-        Some(p) if p.owned => {
-            c.codebuild
-                .delete_project()
-                .name(&n.project)
-                .send()
-                .await
-                .ctx(format!("deleting CodeBuild project {}", n.project))?;
-            kit::info!("deleted CodeBuild project {}", n.project);
-        }
-        Some(_) => left(&format!("CodeBuild project {}", n.project), &cx.app),
-        None => {}
-    }
-
-    let (a, b) = futures::join!(
-        iam_roles::delete_owned(cx, &c.iam, &n.build_role),
-        iam_roles::delete_owned(cx, &c.iam, &n.pipeline_role)
-    );
-    a?;
-    b?;
-
-    match observe::topic(cx, &c, n).await? {
-        Some(t) if t.owned => {
-            c.sns
-                .delete_topic()
-                .topic_arn(&n.topic_arn)
-                .send()
-                .await
-                .ctx(format!("deleting SNS topic {}", n.topic_name))?;
-            kit::info!("deleted SNS topic {}", n.topic_name);
-        }
-        Some(_) => left(&format!("SNS topic {}", n.topic_name), &cx.app),
-        None => {}
-    }
-
-    match observe::bucket(cx, &c, n).await? {
-        Some(_) if keep_artifacts => kit::info!(
-            "kept S3 bucket {} and its artifacts (--keep-artifacts); delete it later with aws s3 rb s3://{} --force",
-            n.bucket,
-            n.bucket
+        Some(r) => left(
+            &format!("notification rule {}", n.rule_name),
+            &r.owner,
+            &cx.app,
         ),
-        Some(b) if b.owned => {
-            empty_bucket(&c, &n.bucket).await?;
-            c.s3.delete_bucket()
-                .bucket(&n.bucket)
-                .send()
-                .await
-                .ctx(format!("deleting S3 bucket {}", n.bucket))?;
-            kit::info!("deleted S3 bucket {}", n.bucket);
-        }
-        Some(_) => left(&format!("S3 bucket {}", n.bucket), &cx.app),
         None => {}
     }
+
+    futures::try_join!(
+        async {
+            match &pipeline {
+                Some(p) if p.owner == Owner::Us => {
+                    let deleted = c
+                        .codepipeline
+                        .delete_pipeline()
+                        .name(&n.pipeline)
+                        .send()
+                        .await
+                        .deleted(format!("deleting pipeline {}", n.pipeline))?;
+                    if deleted {
+                        kit::info!("deleted pipeline {}", n.pipeline);
+                    }
+                }
+                Some(p) => left(&format!("pipeline {}", n.pipeline), &p.owner, &cx.app),
+                None => {}
+            }
+            Ok::<_, kit::Error>(())
+        },
+        async {
+            match &project {
+                Some(p) if p.owner == Owner::Us => {
+                    let deleted = c
+                        .codebuild
+                        .delete_project()
+                        .name(&n.project)
+                        .send()
+                        .await
+                        .deleted(format!("deleting CodeBuild project {}", n.project))?;
+                    if deleted {
+                        kit::info!("deleted CodeBuild project {}", n.project);
+                    }
+                }
+                Some(p) => left(
+                    &format!("CodeBuild project {}", n.project),
+                    &p.owner,
+                    &cx.app,
+                ),
+                None => {}
+            }
+            Ok(())
+        },
+    )?;
+
+    // The pipeline no longer writes artifacts, publishes, or assumes its roles.
+    futures::try_join!(
+        delete_role(cx, &c, &n.build_role),
+        delete_role(cx, &c, &n.pipeline_role),
+        async {
+            match &topic {
+                Some(t) if t.owner == Owner::Us => {
+                    // DeleteTopic of a topic already gone succeeds.
+                    c.sns
+                        .delete_topic()
+                        .topic_arn(&n.topic_arn)
+                        .send()
+                        .await
+                        .deleted(format!("deleting SNS topic {}", n.topic_name))?;
+                    kit::info!("deleted SNS topic {}", n.topic_name);
+                }
+                Some(t) => left(&format!("SNS topic {}", n.topic_name), &t.owner, &cx.app),
+                None => {}
+            }
+            Ok(())
+        },
+        async {
+            match &found_bucket {
+                Some(_) if keep_artifacts => kit::info!(
+                    "kept S3 bucket {} and its artifacts (--keep-artifacts); delete it later with aws s3 rb s3://{} --force",
+                    n.bucket,
+                    n.bucket
+                ),
+                // Ours, or the empty untagged bucket a killed create left (up would adopt it).
+                Some(b) if b.owner == Owner::Us || b.stranded => {
+                    bucket::empty(&c, &n.bucket).await?;
+                    if c.s3
+                        .delete_bucket()
+                        .bucket(&n.bucket)
+                        .send()
+                        .await
+                        .deleted(format!("deleting S3 bucket {}", n.bucket))?
+                    {
+                        kit::info!("deleted S3 bucket {}", n.bucket);
+                    }
+                }
+                Some(b) => left(&format!("S3 bucket {}", n.bucket), &b.owner, &cx.app),
+                None => {}
+            }
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 
-/// Delete every object version and delete marker, a page (up to 1000) at a time.
-async fn empty_bucket(c: &Clients, bucket: &str) -> Result<()> {
-    let mut deleted = 0usize;
+/// The shared owned-role teardown, repeated when IAM answers "not found" for a policy a
+/// retried call already removed (NoSuchEntity on DeleteRolePolicy / DetachRolePolicy): the
+/// next pass reads the role again and finds it gone.
+async fn delete_role(cx: &Cx, c: &Clients, name: &str) -> Result<()> {
+    let mut passes = 0;
     loop {
-        let page =
-            c.s3.list_object_versions()
-                .bucket(bucket)
-                .send()
-                .await
-                .ctx(format!("listing the objects of bucket {bucket}"))?;
-        let mut ids = Vec::new();
-        for v in page.versions() {
-            if let Some(key) = v.key() {
-                ids.push((key.to_owned(), v.version_id().map(str::to_owned)));
-            }
+        match iam_roles::delete_owned(cx, &c.iam, name).await {
+            Err(e) if e.is_not_found() && passes < 3 => passes += 1,
+            other => return other,
         }
-        for m in page.delete_markers() {
-            if let Some(key) = m.key() {
-                ids.push((key.to_owned(), m.version_id().map(str::to_owned)));
-            }
-        }
-        if ids.is_empty() {
-            break;
-        }
-        let objects = ids
-            .iter()
-            .map(|(key, version)| {
-                ObjectIdentifier::builder()
-                    .key(key)
-                    .set_version_id(version.clone())
-                    .build()
-                    .map_err(|e| Error::aws(format!("building a delete request: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let delete = Delete::builder()
-            .set_objects(Some(objects))
-            .quiet(true)
-            .build()
-            .map_err(|e| Error::aws(format!("building a delete request: {e}")))?;
-        let out =
-            c.s3.delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .ctx(format!("emptying bucket {bucket}"))?;
-        if let Some(err) = out.errors().first() {
-            return Err(Error::aws(format!(
-                "emptying bucket {bucket}: {} {}",
-                err.key().unwrap_or_default(),
-                err.message().unwrap_or_default()
-            )));
-        }
-        deleted += ids.len();
     }
-    if deleted > 0 {
-        kit::info!("emptied S3 bucket {bucket} ({deleted} object versions)");
-    }
-    Ok(())
 }

@@ -1,66 +1,95 @@
 //! pipeline-up: the CI/CD pipeline that builds the Backstage app's image and deploys it to the
 //! ECS service — an S3 artifact bucket, an SNS topic, a CodeBuild project and its role, a
 //! CodePipeline (Source → Build → Deploy) and its role, and a CodeStar notification rule that
-//! reports pipeline results on the topic.
+//! reports pipeline results on the topic. With `--run` it starts an execution, with `--wait`
+//! it follows the latest one, through the ECS rollout it deploys.
 //!
 //! The GitHub OAuth token (GitHub version 1 source) is read from the secrets-init secret only
 //! when the pipeline is created or updated, held in memory and never printed; AWS returns it
-//! masked (`****`), and the mask never counts as drift.
+//! masked (`****`), and the mask never counts as drift. The secret version the pipeline holds
+//! is recorded (`pipeline.token_version`): a newer one is sent with UpdatePipeline.
+//!
+//! Layout: `observe` (read-only calls) → `diff` (pure: plan and planned section, from
+//! `desired`) → `apply` (bucket in `bucket`) → `execution` (`--run` / `--wait`); `destroy`.
 
 mod apply;
+mod bucket;
 mod clients;
+pub mod desired;
 mod destroy;
-pub mod model;
+pub mod diff;
+mod execution;
+pub mod names;
 mod observe;
+mod requests;
 
 use kit::{Cx, Error, Plan, Result, Step};
-use stackdoc::{Doc, PLANNED, Pipeline};
+use stackdoc::{Doc, Pipeline};
 
-use crate::clients::Clients;
-use crate::model::{Desired, Names};
-use crate::observe::{Found, FoundRole, FoundRule};
+use crate::desired::Desired;
+use crate::observe::{Found, FoundBucket, FoundPipeline, FoundRole, FoundRule};
+
+pub use crate::names::Names;
 
 pub struct PipelineUp;
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct Args {
-    /// GitHub owner (user or organisation) of the Backstage app's repository (required, except
-    /// with --destroy)
+    /// GitHub owner (user or organisation) of the Backstage app's repository (needed on the
+    /// first run)
     #[arg(long, env = "REPO_OWNER", value_name = "OWNER", help_heading = kit::SETTINGS)]
     pub repo_owner: Option<String>,
-    /// Name of the Backstage app's GitHub repository (required, except with --destroy)
+    /// Name of the Backstage app's GitHub repository (needed on the first run)
     #[arg(long, env = "REPO_NAME", value_name = "NAME", help_heading = kit::SETTINGS)]
     pub repo_name: Option<String>,
     /// Branch the pipeline follows
     #[arg(long, env = "REPO_BRANCH", default_value = "main", value_name = "BRANCH", help_heading = kit::SETTINGS)]
     pub branch: String,
     /// Use this CodeStar connection (CodeStarSourceConnection action, which AWS recommends)
-    /// instead of the GitHub version 1 action with the token secret
+    /// instead of the GitHub version 1 action with the token secret (--reset connection-arn
+    /// goes back to the token)
     #[arg(long, env = "CONNECTION_ARN", value_name = "ARN", help_heading = kit::SETTINGS)]
     pub connection_arn: Option<String>,
     /// Path of the buildspec inside the app's repository
     #[arg(long, default_value = "templates/buildspec.yml", value_name = "PATH", help_heading = kit::SETTINGS)]
     pub buildspec: String,
+    /// Start a pipeline execution (a redeploy of the branch's head) and wait for it, stage by
+    /// stage, and for the ECS rollout it deploys (--no-wait: start it only)
+    #[arg(long, conflicts_with_all = ["wait", "plan", "plan_json", "destroy"], help_heading = "Pipeline runs")]
+    pub run: bool,
+    /// Wait for the latest pipeline execution (e.g. the first one, which creating the pipeline
+    /// starts) and the ECS rollout it deploys, without starting one
+    #[arg(long, conflicts_with_all = ["no_wait", "plan", "plan_json", "destroy"], help_heading = "Pipeline runs")]
+    pub wait: bool,
     /// With --destroy: keep the artifact bucket and its contents
     #[arg(long)]
     pub keep_artifacts: bool,
 }
 
 /// What exists now, next to what should.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Observed {
-    d: Desired,
-    bucket: Option<Found>,
-    topic: Option<Found>,
-    build_role: Option<FoundRole>,
-    pipeline_role: Option<FoundRole>,
-    project: Option<Found>,
-    pipeline: Option<Found>,
-    rule: Option<FoundRule>,
-    codestar_role: bool,
+    pub d: Desired,
+    pub bucket: Option<FoundBucket>,
+    pub topic: Option<Found>,
+    pub build_role: Option<FoundRole>,
+    pub pipeline_role: Option<FoundRole>,
+    pub project: Option<Found>,
+    pub pipeline: Option<FoundPipeline>,
+    pub rule: Option<FoundRule>,
+    /// Whether the account has the CodeStar Notifications service-linked role (only looked up
+    /// when the rule must be made or changed; true otherwise).
+    pub codestar_role: bool,
+    /// The token secret's AWSCURRENT version (github-v1).
+    pub token_current: Option<String>,
+    /// The token version the pipeline's source holds, as the document recorded it.
+    pub token_recorded: Option<String>,
+    /// The notification rule's ARN as the document recorded it.
+    pub rule_recorded: Option<String>,
 }
 
-/// Bucket settings that can be put one by one.
+/// Bucket settings that can be put one by one, in the order S3 wants them (ownership and the
+/// public access block before the policy).
 pub const BUCKET_PARTS: [&str; 5] = [
     "ownership",
     "publicAccessBlock",
@@ -69,11 +98,13 @@ pub const BUCKET_PARTS: [&str; 5] = [
     "lifecycle",
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     Keep,
     Bucket {
         create: bool,
+        /// Put the ownership tags (a new bucket, or an empty untagged one a killed run left).
+        tag: bool,
         parts: Vec<&'static str>,
     },
     Topic {
@@ -88,6 +119,7 @@ pub enum Op {
     Project {
         create: bool,
     },
+    /// Create or update the pipeline; a github-v1 source sends the token read then.
     Pipeline {
         create: bool,
     },
@@ -99,7 +131,7 @@ pub enum Op {
 
 impl Step for PipelineUp {
     const TOOL: &'static str = "pipeline-up";
-    const ABOUT: &'static str = "Create (or update) the CI/CD pipeline that builds the Backstage image and deploys it to ECS";
+    const ABOUT: &'static str = "Create (or update) the CI/CD pipeline that builds the Backstage image and deploys it to ECS; --run starts a deploy, --wait follows the latest";
     type Args = Args;
     type Section = Pipeline;
     type Observed = Observed;
@@ -107,266 +139,39 @@ impl Step for PipelineUp {
 
     fn check(args: &Args, _doc: &Doc) -> Result<()> {
         if let Some(owner) = &args.repo_owner {
-            model::check_owner(owner)?;
+            check_owner(owner)?;
         }
         if let Some(repo) = &args.repo_name {
-            model::check_repo(repo)?;
+            check_repo(repo)?;
         }
-        model::check_branch(&args.branch)?;
-        model::check_buildspec(&args.buildspec)?;
+        check_branch(&args.branch)?;
+        check_buildspec(&args.buildspec)?;
         if let Some(arn) = &args.connection_arn {
-            model::check_connection_arn(arn)?;
+            check_connection_arn(arn)?;
         }
         Ok(())
     }
 
     async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
-        // Document and flags first: a missing section fails before any AWS call.
-        let up = model::upstream(&cx.doc, cx.plan_only())?;
-        let d = model::desired(args, &up, &cx.app, &cx.account, &cx.region)?;
-        let c = Clients::new(cx);
-        let n = &d.n;
-        let (bucket, topic, build_role, pipeline_role, project, pipeline, rule) = futures::try_join!(
-            observe::bucket(cx, &c, n),
-            observe::topic(cx, &c, n),
-            observe::role(cx, &c, &n.build_role),
-            observe::role(cx, &c, &n.pipeline_role),
-            observe::project(cx, &c, n),
-            observe::pipeline(cx, &c, n),
-            async {
-                // The role matters only when the rule must be made or changed: a rerun whose
-                // rule is as wanted does not look it up.
-                let rule = observe::rule(cx, &c, n).await?;
-                let settled = rule
-                    .as_ref()
-                    .is_some_and(|r| r.settings == observe::rule_settings(&d));
-                let role = settled || observe::codestar_role_present(&c).await?;
-                Ok::<_, kit::Error>((rule, role))
-            },
-        )?;
-        let (rule, codestar_role) = rule;
-        Ok(Observed {
-            d,
-            bucket,
-            topic,
-            build_role,
-            pipeline_role,
-            project,
-            pipeline,
-            rule,
-            codestar_role,
-        })
+        observe::run(cx, args).await
     }
 
     fn diff(cx: &Cx, _args: &Args, now: &Observed) -> Result<Plan<Op>> {
-        let d = &now.d;
-        let n = &d.n;
-        let mut plan = Plan::new();
-        let foreign = |what: &str| {
-            Error::aws(format!(
-                "{what} exists but was not created by pipeline-up for app {} (it lacks the stagehand:app/stagehand:step tags); delete it, or deploy under another --app",
-                cx.app
-            ))
-        };
-
-        // Bucket.
-        let want = observe::bucket_settings(d);
-        let resource = format!("S3 bucket {}", n.bucket);
-        match &now.bucket {
-            None => plan.create(
-                resource,
-                Op::Bucket {
-                    create: true,
-                    parts: BUCKET_PARTS.to_vec(),
-                },
-            ),
-            Some(f) if !f.owned => return Err(foreign(&resource)),
-            Some(f) => {
-                let parts: Vec<&'static str> = BUCKET_PARTS
-                    .into_iter()
-                    .filter(|p| f.settings.get(p) != want.get(p))
-                    .collect();
-                if parts.is_empty() {
-                    plan.unchanged(resource, Op::Keep);
-                } else {
-                    plan.update(
-                        resource,
-                        model::differences(&f.settings, &want, 6),
-                        Op::Bucket {
-                            create: false,
-                            parts,
-                        },
-                    );
-                }
-            }
-        }
-
-        // Topic.
-        let want = serde_json::json!({"policy": d.topic_policy});
-        let resource = format!("SNS topic {}", n.topic_name);
-        match &now.topic {
-            None => plan.create(resource, Op::Topic { create: true }),
-            Some(f) if !f.owned => return Err(foreign(&resource)),
-            Some(f) if f.settings == want => plan.unchanged(resource, Op::Keep),
-            Some(f) => plan.update(
-                resource,
-                model::differences(&f.settings, &want, 6),
-                Op::Topic { create: false },
-            ),
-        }
-
-        // Roles.
-        for (build, name, found, trust, policy) in [
-            (
-                true,
-                &n.build_role,
-                &now.build_role,
-                &d.build_trust,
-                &d.build_policy,
-            ),
-            (
-                false,
-                &n.pipeline_role,
-                &now.pipeline_role,
-                &d.pipeline_trust,
-                &d.pipeline_policy,
-            ),
-        ] {
-            let resource = format!("IAM role {name}");
-            match found {
-                None => plan.create(
-                    resource,
-                    Op::Role {
-                        build,
-                        create: true,
-                        trust: true,
-                        policy: true,
-                    },
-                ),
-                Some(r) if !r.owned => return Err(foreign(&resource)),
-                Some(r) => {
-                    let trust_drift = r.trust.as_ref() != Some(trust);
-                    let policy_drift = r.policy.as_ref() != Some(policy);
-                    if !trust_drift && !policy_drift {
-                        plan.unchanged(resource, Op::Keep);
-                    } else {
-                        let mut fields: Vec<kit::Field> = Vec::new();
-                        if trust_drift {
-                            fields.push("trust policy: changed".into());
-                        }
-                        if policy_drift {
-                            fields.extend(model::differences(
-                                r.policy.as_ref().unwrap_or(&serde_json::Value::Null),
-                                policy,
-                                6,
-                            ));
-                        }
-                        plan.update(
-                            resource,
-                            fields,
-                            Op::Role {
-                                build,
-                                create: false,
-                                trust: trust_drift,
-                                policy: policy_drift,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-
-        // Project and pipeline.
-        for (label, name, found, want, is_pipeline) in [
-            (
-                "CodeBuild project",
-                &n.project,
-                &now.project,
-                &d.project_settings,
-                false,
-            ),
-            (
-                "pipeline",
-                &n.pipeline,
-                &now.pipeline,
-                &d.pipeline_settings,
-                true,
-            ),
-        ] {
-            let resource = format!("{label} {name}");
-            let op = |create| {
-                if is_pipeline {
-                    Op::Pipeline { create }
-                } else {
-                    Op::Project { create }
-                }
-            };
-            match found {
-                None => plan.create(resource, op(true)),
-                Some(f) if !f.owned => return Err(foreign(&resource)),
-                Some(f) if &f.settings == want => plan.unchanged(resource, Op::Keep),
-                Some(f) => plan.update(
-                    resource,
-                    model::differences(&f.settings, want, 6),
-                    op(false),
-                ),
-            }
-        }
-
-        // Notification rule.
-        let want = observe::rule_settings(d);
-        let resource = format!("notification rule {}", n.rule_name);
-        let rule_op = match &now.rule {
-            None => Some((None, vec![])),
-            Some(r) if !r.owned => return Err(foreign(&resource)),
-            Some(r) if r.settings == want => None,
-            Some(r) => Some((
-                Some(r.arn.clone()),
-                model::differences(&r.settings, &want, 6),
-            )),
-        };
-        match rule_op {
-            None => plan.unchanged(resource, Op::Keep),
-            // In a chained plan, a planned slr section means slr-check --create makes the role.
-            Some(_) if !now.codestar_role && !(cx.plan_only() && cx.doc.is_planned("slr")) => {
-                return Err(Error::aws(format!(
-                    "the CodeStar Notifications service-linked role is missing, so the notification rule {} cannot be made; run slr-check --create (or aws iam create-service-linked-role --aws-service-name codestar-notifications.amazonaws.com), then rerun pipeline-up",
-                    n.rule_name
-                )));
-            }
-            Some((None, _)) => plan.create(resource, Op::Rule { arn: None }),
-            Some((Some(arn), fields)) => plan.update(resource, fields, Op::Rule { arn: Some(arn) }),
-        }
-        Ok(plan)
+        diff::plan(cx, now)
     }
 
     fn planned(_cx: &Cx, _args: &Args, now: &Observed, _plan: &Plan<Op>) -> Result<Pipeline> {
-        let n = &now.d.n;
-        let known = |exists: bool, arn: &str| {
-            if exists {
-                arn.to_owned()
-            } else {
-                PLANNED.to_owned()
-            }
-        };
-        Ok(section(
-            &now.d,
-            Arns {
-                topic: known(now.topic.is_some(), &n.topic_arn),
-                build_role: known(now.build_role.is_some(), &n.build_role_arn),
-                pipeline_role: known(now.pipeline_role.is_some(), &n.pipeline_role_arn),
-                project: known(now.project.is_some(), &n.project_arn),
-                pipeline: known(now.pipeline.is_some(), &n.pipeline_arn),
-                rule: now
-                    .rule
-                    .as_ref()
-                    .map_or_else(|| PLANNED.to_owned(), |r| r.arn.clone()),
-            },
-        ))
+        Ok(diff::planned(now))
     }
 
-    async fn apply(cx: &Cx, _args: &Args, now: Observed, plan: Plan<Op>) -> Result<Pipeline> {
-        apply::run(cx, now, plan).await
+    async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Result<Pipeline> {
+        let section = apply::run(cx, &now, plan).await?;
+        if args.run {
+            execution::start_and_follow(cx, &now.d).await?;
+        } else if args.wait {
+            execution::follow_latest(cx, &now.d).await?;
+        }
+        Ok(section)
     }
 
     async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
@@ -375,34 +180,130 @@ impl Step for PipelineUp {
     }
 }
 
-pub(crate) struct Arns {
-    pub topic: String,
-    pub build_role: String,
-    pub pipeline_role: String,
-    pub project: String,
-    pub pipeline: String,
-    pub rule: String,
+/// A GitHub owner: 1 to 39 letters, digits or hyphens, not starting with a hyphen.
+pub fn check_owner(owner: &str) -> Result<()> {
+    let ok = (1..=39).contains(&owner.len())
+        && !owner.starts_with('-')
+        && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    ok.then_some(()).ok_or_else(|| {
+        Error::usage(format!(
+            "--repo-owner '{owner}' is not a GitHub user or organisation; use letters, digits and hyphens (e.g. --repo-owner my-org)"
+        ))
+    })
 }
 
-pub(crate) fn section(d: &Desired, arns: Arns) -> Pipeline {
-    let n = &d.n;
-    Pipeline {
-        token_version: None,
-        bucket: n.bucket.clone(),
-        bucket_arn: n.bucket_arn.clone(),
-        topic_name: n.topic_name.clone(),
-        topic_arn: arns.topic,
-        codebuild_project: n.project.clone(),
-        codebuild_project_arn: arns.project,
-        codebuild_role_name: n.build_role.clone(),
-        codebuild_role_arn: arns.build_role,
-        pipeline_name: n.pipeline.clone(),
-        pipeline_arn: arns.pipeline,
-        pipeline_role_name: n.pipeline_role.clone(),
-        pipeline_role_arn: arns.pipeline_role,
-        notification_rule_name: n.rule_name.clone(),
-        notification_rule_arn: arns.rule,
-        source_kind: d.source.kind().to_owned(),
-        url: d.url.clone(),
+/// A GitHub repository name: 1 to 100 letters, digits, '.', '_' or '-'.
+pub fn check_repo(repo: &str) -> Result<()> {
+    let ok = (1..=100).contains(&repo.len())
+        && repo != "."
+        && repo != ".."
+        && repo
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    ok.then_some(()).ok_or_else(|| {
+        Error::usage(format!(
+            "--repo-name '{repo}' is not a GitHub repository name; use letters, digits, '.', '_' and '-' (e.g. --repo-name backstage-app)"
+        ))
+    })
+}
+
+/// A git branch name that git and CodePipeline accept.
+pub fn check_branch(branch: &str) -> Result<()> {
+    let ok = !branch.is_empty()
+        && branch.len() <= 255
+        && !branch.starts_with(['-', '/'])
+        && !branch.ends_with(['/', '.'])
+        && !branch.contains("..")
+        && !branch.contains("//")
+        && !branch.ends_with(".lock")
+        && !branch
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c));
+    ok.then_some(()).ok_or_else(|| {
+        Error::usage(format!(
+            "--branch '{branch}' is not a valid git branch name (e.g. --branch main)"
+        ))
+    })
+}
+
+/// `arn:<partition>:codestar-connections|codeconnections:<region>:<12 digits>:connection/<id>`;
+/// returns the service prefix its IAM actions use.
+pub fn check_connection_arn(arn: &str) -> Result<&str> {
+    let bad = || {
+        Error::usage(format!(
+            "--connection-arn '{arn}' is not a CodeStar connection ARN; copy it from the console or `aws codestar-connections list-connections` (arn:aws:codestar-connections:REGION:ACCOUNT:connection/ID)"
+        ))
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return Err(bad());
+    };
+    let id = resource.strip_prefix("connection/").ok_or_else(bad)?;
+    let ok = prefix == "arn"
+        && partition.starts_with("aws")
+        && matches!(service, "codestar-connections" | "codeconnections")
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && !id.is_empty()
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok { Ok(service) } else { Err(bad()) }
+}
+
+/// A buildspec path inside the source repository.
+pub fn check_buildspec(path: &str) -> Result<()> {
+    let ok = !path.trim().is_empty()
+        && !path.starts_with('/')
+        && !path.split('/').any(|p| p == "..")
+        && path.len() <= 1024;
+    ok.then_some(()).ok_or_else(|| {
+        Error::usage(format!(
+            "--buildspec '{path}' must be a path inside the app's repository (e.g. templates/buildspec.yml)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_arns_are_checked() {
+        assert_eq!(
+            check_connection_arn(
+                "arn:aws:codestar-connections:us-west-2:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+            )
+            .unwrap(),
+            "codestar-connections"
+        );
+        assert!(
+            check_connection_arn("arn:aws:codeconnections:us-west-2:123456789012:connection/abc")
+                .is_ok()
+        );
+        for bad in [
+            "not-an-arn",
+            "arn:aws:s3:::bucket",
+            "arn:aws:codestar-connections:us-west-2:1234:connection/abc",
+            "arn:aws:codestar-connections:us-west-2:123456789012:host/abc",
+            "arn:aws:codestar-connections:us-west-2:123456789012:connection/",
+        ] {
+            assert!(check_connection_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_owner("my-org").is_ok());
+        assert!(check_owner("-x").is_err());
+        assert!(check_repo("backstage.app_1").is_ok());
+        assert!(check_repo("a/b").is_err());
+        assert!(check_branch("feature/x").is_ok());
+        assert!(check_branch("a..b").is_err());
+        assert!(check_branch("has space").is_err());
+        assert!(check_buildspec("templates/buildspec.yml").is_ok());
+        assert!(check_buildspec("/etc/passwd").is_err());
     }
 }

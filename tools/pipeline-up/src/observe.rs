@@ -1,5 +1,6 @@
 //! Read-only calls: what exists now, found by deterministic name, with its settings in the
-//! normalised form of [`crate::model`].
+//! normalised form of [`crate::desired`]. Every read that does not depend on another runs side
+//! by side, so observe costs one round trip on a rerun (two when the rule must be listed).
 
 use std::collections::BTreeMap;
 
@@ -8,292 +9,195 @@ use aws_sdk_codepipeline::types::PipelineDeclaration;
 use aws_sdk_codestarnotifications::types::{
     ListNotificationRulesFilter, ListNotificationRulesFilterName,
 };
-use kit::{AwsContext, Cx, Error, Result, aws};
+use kit::{AwsContext, Cx, Error, Result, TAG_APP, TAG_STEP};
 use serde_json::{Map, Value, json};
+use stackdoc::{PLANNED, Pipeline, Section};
 
+use crate::bucket;
 use crate::clients::Clients;
-use crate::model::{Desired, MASK, Names, parse_policy};
+use crate::desired::{self, Desired, Inputs, MASK};
+use crate::names::Names;
+use crate::{Args, Observed};
 
 /// The CodeStar Notifications service-linked role's path.
 pub const CODESTAR_SLR_PATH: &str = "/aws-service-role/codestar-notifications.amazonaws.com/";
 
-/// A resource as found: whether stagehand made it for this app, and its managed settings.
-#[derive(Debug, Clone)]
+/// Who made a resource, by its stagehand tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// This step of this app.
+    Us,
+    /// Another app or step (named in refusals).
+    Other { app: String, step: String },
+    /// No stagehand tags at all.
+    Untagged,
+}
+
+pub fn owner_of<'a>(cx: &Cx, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Owner {
+    let (mut app, mut step) = (None, None);
+    for (k, v) in tags {
+        if k == TAG_APP {
+            app = Some(v.to_owned());
+        } else if k == TAG_STEP {
+            step = Some(v.to_owned());
+        }
+    }
+    match (app, step) {
+        (None, None) => Owner::Untagged,
+        (Some(a), Some(s)) if a == cx.app && s == cx.section => Owner::Us,
+        (a, s) => Owner::Other {
+            app: a.unwrap_or_default(),
+            step: s.unwrap_or_default(),
+        },
+    }
+}
+
+/// A resource as found: who made it, and its managed settings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Found {
-    pub owned: bool,
+    pub owner: Owner,
     pub settings: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FoundRole {
-    pub owned: bool,
+    pub owner: Owner,
     pub trust: Option<Value>,
     pub policy: Option<Value>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundPipeline {
+    pub owner: Owner,
+    pub settings: Value,
+    /// When it was created (epoch seconds): the rule's idempotency token depends on it.
+    pub created: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct FoundRule {
     pub arn: String,
-    pub owned: bool,
+    pub owner: Owner,
     pub settings: Value,
 }
 
-pub fn tags_owned<'a>(cx: &Cx, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
-    cx.owns(tags)
-}
+pub use crate::bucket::FoundBucket;
 
-/// The S3 error codes that mean "this bucket setting is not there".
-fn absent_setting(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "NoSuchBucketPolicy"
-                | "ServerSideEncryptionConfigurationNotFoundError"
-                | "NoSuchPublicAccessBlockConfiguration"
-                | "OwnershipControlsNotFoundError"
-                | "NoSuchLifecycleConfiguration"
-                | "NoSuchTagSet"
-                | "NoSuchTagSetError"
-        )
-    )
-}
-
-macro_rules! setting {
-    ($call:expr, $what:expr, $bucket:expr) => {
-        match $call.await {
-            Ok(out) => Some(out),
-            Err(e) if absent_setting(aws::code(&e)) => None,
-            Err(e) => {
-                return Err(Error::aws(format!(
-                    "reading the {} of bucket {}: {}",
-                    $what,
-                    $bucket,
-                    aws::describe(&e)
-                )));
-            }
-        }
+/// Everything the diff needs: the document and flags first (a missing section or flag fails
+/// before any AWS call), then every read side by side.
+pub async fn run(cx: &Cx, args: &Args) -> Result<Observed> {
+    let inputs = Inputs::from_doc(cx, args.connection_arn.is_none())?;
+    let d = desired::desired(args, &inputs, &cx.app, &cx.account, &cx.region)?;
+    let own = cx.doc.raw_section(Pipeline::NAME);
+    let recorded = |key: &str| {
+        own.and_then(|s| s.get(key))
+            .and_then(Value::as_str)
+            .filter(|v| *v != PLANNED && !v.is_empty())
+            .map(str::to_owned)
     };
-}
-
-/// The artifact bucket's managed settings, normalised like [`bucket_settings`].
-pub async fn bucket(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<Found>> {
-    let b = d.bucket.as_str();
-    match c.s3.head_bucket().bucket(b).send().await {
-        Ok(_) => {}
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
-            return Err(Error::aws(format!(
-                "the bucket name {b} is taken by another AWS account; S3 bucket names are global, so deploy under another --app"
-            )));
-        }
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "looking for bucket {b}: {}",
-                aws::describe(&e)
-            )));
-        }
-    }
-    let (policy, encryption, block, ownership, lifecycle, tagging) = futures::join!(
+    let token_recorded = recorded("token_version");
+    let rule_recorded = recorded("notification_rule_arn");
+    let c = Clients::new(cx);
+    let n = &d.n;
+    let (bucket, topic, build_role, pipeline_role, project, pipeline, rule, token_current) = futures::try_join!(
+        bucket::observe(cx, &c, n),
+        topic(cx, &c, n),
+        role(cx, &c, &n.build_role),
+        role(cx, &c, &n.pipeline_role),
+        project(cx, &c, n),
+        pipeline(cx, &c, n),
         async {
-            Ok::<_, Error>(setting!(
-                c.s3.get_bucket_policy().bucket(b).send(),
-                "policy",
-                b
-            ))
+            // The service-linked role matters only when the rule must be made or changed: a
+            // rerun whose rule is as wanted does not look it up.
+            let rule = rule(cx, &c, n, rule_recorded.as_deref()).await?;
+            let settled = rule
+                .as_ref()
+                .is_some_and(|r| r.settings == rule_settings(&d));
+            let role = settled || codestar_role_present(&c).await?;
+            Ok::<_, Error>((rule, role))
         },
-        async {
-            Ok::<_, Error>(setting!(
-                c.s3.get_bucket_encryption().bucket(b).send(),
-                "encryption",
-                b
-            ))
-        },
-        async {
-            Ok::<_, Error>(setting!(
-                c.s3.get_public_access_block().bucket(b).send(),
-                "public access block",
-                b
-            ))
-        },
-        async {
-            Ok::<_, Error>(setting!(
-                c.s3.get_bucket_ownership_controls().bucket(b).send(),
-                "ownership controls",
-                b
-            ))
-        },
-        async {
-            Ok::<_, Error>(setting!(
-                c.s3.get_bucket_lifecycle_configuration().bucket(b).send(),
-                "lifecycle rules",
-                b
-            ))
-        },
-        async {
-            Ok::<_, Error>(setting!(
-                c.s3.get_bucket_tagging().bucket(b).send(),
-                "tags",
-                b
-            ))
-        },
-    );
-    let (policy, encryption, block, ownership, lifecycle, tagging) = (
-        policy?,
-        encryption?,
-        block?,
-        ownership?,
-        lifecycle?,
-        tagging?,
-    );
-    let owned =
-        tagging.is_some_and(|t| tags_owned(cx, t.tag_set().iter().map(|t| (t.key(), t.value()))));
-    let policy = policy
-        .and_then(|p| p.policy().and_then(parse_policy))
-        .unwrap_or(Value::Null);
-    let encryption = encryption
-        .and_then(|e| {
-            e.server_side_encryption_configuration()
-                .and_then(|c| c.rules().first())
-                .and_then(|r| r.apply_server_side_encryption_by_default())
-                .map(|d| Value::from(d.sse_algorithm().as_str()))
-        })
-        .unwrap_or(Value::Null);
-    let block = block
-        .and_then(|b| {
-            b.public_access_block_configuration().map(|c| {
-                json!([
-                    c.block_public_acls().unwrap_or(false),
-                    c.ignore_public_acls().unwrap_or(false),
-                    c.block_public_policy().unwrap_or(false),
-                    c.restrict_public_buckets().unwrap_or(false)
-                ])
-            })
-        })
-        .unwrap_or(Value::Null);
-    let ownership = ownership
-        .and_then(|o| {
-            o.ownership_controls()
-                .and_then(|c| c.rules().first())
-                .map(|r| Value::from(r.object_ownership().as_str()))
-        })
-        .unwrap_or(Value::Null);
-    let lifecycle = lifecycle
-        .map(|l| {
-            Value::Array(
-                l.rules()
-                    .iter()
-                    .map(|r| {
-                        lifecycle_rule(
-                            r.id().unwrap_or_default(),
-                            r.status().as_str(),
-                            r.expiration().and_then(|e| e.days()),
-                            r.abort_incomplete_multipart_upload()
-                                .and_then(|a| a.days_after_initiation()),
-                        )
-                    })
-                    .collect(),
-            )
-        })
-        .unwrap_or(Value::Null);
-    Ok(Some(Found {
-        owned,
-        settings: json!({
-            "policy": policy,
-            "encryption": encryption,
-            "publicAccessBlock": block,
-            "ownership": ownership,
-            "lifecycle": lifecycle,
-        }),
-    }))
-}
-
-pub const LIFECYCLE_RULE_ID: &str = "expire-artifacts";
-pub const ABORT_UPLOAD_DAYS: i32 = 7;
-
-pub fn lifecycle_rule(id: &str, status: &str, days: Option<i32>, abort: Option<i32>) -> Value {
-    json!({"id": id, "status": status, "expirationDays": days, "abortIncompleteUploadDays": abort})
-}
-
-/// The bucket settings pipeline-up wants.
-pub fn bucket_settings(d: &Desired) -> Value {
-    json!({
-        "policy": d.bucket_policy,
-        "encryption": "AES256",
-        "publicAccessBlock": [true, true, true, true],
-        "ownership": "BucketOwnerEnforced",
-        "lifecycle": [lifecycle_rule(
-            LIFECYCLE_RULE_ID,
-            "Enabled",
-            Some(crate::model::ARTIFACT_DAYS),
-            Some(ABORT_UPLOAD_DAYS),
-        )],
+        token_version(&c, &d),
+    )?;
+    let (rule, codestar_role) = rule;
+    Ok(Observed {
+        d,
+        bucket,
+        topic,
+        build_role,
+        pipeline_role,
+        project,
+        pipeline,
+        rule,
+        codestar_role,
+        token_current,
+        token_recorded,
+        rule_recorded,
     })
 }
 
-pub async fn topic(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<Found>> {
-    let arn = d.topic_arn.as_str();
-    let attrs = match c.sns.get_topic_attributes().topic_arn(arn).send().await {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading topic {}: {}",
-                d.topic_name,
-                aws::describe(&e)
-            )));
-        }
+/// The token secret's AWSCURRENT version (github-v1). A secret that does not exist is bad
+/// input found before any write; a planned one (a chained plan) has no version yet.
+async fn token_version(c: &Clients, d: &Desired) -> Result<Option<String>> {
+    let Some(token) = &d.token else {
+        return Ok(None);
     };
-    let tags = c
-        .sns
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .ctx(format!("reading the tags of topic {}", d.topic_name))?;
-    let owned = tags_owned(cx, tags.tags().iter().map(|t| (t.key(), t.value())));
+    if token.arn == PLANNED {
+        return Ok(None);
+    }
+    match secret::current_version(&c.secrets, &token.arn).await? {
+        Some(v) => Ok(Some(v)),
+        None => Err(Error::usage(format!(
+            "the GitHub token secret {} does not exist; run secrets-init (with GITHUB_TOKEN) to make it, then rerun pipeline-up",
+            token.name
+        ))),
+    }
+}
+
+pub async fn topic(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<Found>> {
+    let arn = n.topic_arn.as_str();
+    let (attrs, tags) = futures::join!(
+        c.sns.get_topic_attributes().topic_arn(arn).send(),
+        c.sns.list_tags_for_resource().resource_arn(arn).send(),
+    );
+    let Some(attrs) = attrs.found(format!("reading topic {}", n.topic_name))? else {
+        return Ok(None);
+    };
+    let tags = tags.ctx(format!("reading the tags of topic {}", n.topic_name))?;
+    let owner = owner_of(cx, tags.tags().iter().map(|t| (t.key(), t.value())));
     let policy = attrs
         .attributes()
         .and_then(|a| a.get("Policy"))
         .and_then(|p| parse_policy(p))
         .unwrap_or(Value::Null);
     Ok(Some(Found {
-        owned,
+        owner,
         settings: json!({"policy": policy}),
     }))
 }
 
 pub async fn role(cx: &Cx, c: &Clients, name: &str) -> Result<Option<FoundRole>> {
-    let role = match c.iam.get_role().role_name(name).send().await {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading IAM role {name}: {}",
-                aws::describe(&e)
-            )));
-        }
+    let (role, policy) = futures::join!(
+        c.iam.get_role().role_name(name).send(),
+        c.iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(name)
+            .send(),
+    );
+    let Some(role) = role.found(format!("reading IAM role {name}"))? else {
+        return Ok(None);
     };
-    let policy = match c
-        .iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => parse_policy(out.policy_document()),
-        Err(e) if aws::is_not_found(&e) => None,
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading the policy of IAM role {name}: {}",
-                aws::describe(&e)
-            )));
-        }
-    };
+    let policy = policy
+        .found(format!("reading the policy of IAM role {name}"))?
+        .and_then(|p| parse_policy(p.policy_document()));
     let role = role.role();
-    let owned = role.is_some_and(|r| tags_owned(cx, r.tags().iter().map(|t| (t.key(), t.value()))));
+    let owner = owner_of(
+        cx,
+        role.iter()
+            .flat_map(|r| r.tags().iter().map(|t| (t.key(), t.value()))),
+    );
     Ok(Some(FoundRole {
-        owned,
+        owner,
         trust: role
             .and_then(|r| r.assume_role_policy_document())
             .and_then(parse_policy),
@@ -301,29 +205,29 @@ pub async fn role(cx: &Cx, c: &Clients, name: &str) -> Result<Option<FoundRole>>
     }))
 }
 
-pub async fn project(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<Found>> {
+pub async fn project(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<Found>> {
     let out = c
         .codebuild
         .batch_get_projects()
-        .names(&d.project)
+        .names(&n.project)
         .send()
         .await
-        .ctx(format!("reading CodeBuild project {}", d.project))?;
+        .ctx(format!("reading CodeBuild project {}", n.project))?;
     let Some(p) = out
         .projects()
         .iter()
-        .find(|p| p.name() == Some(d.project.as_str()))
+        .find(|p| p.name() == Some(n.project.as_str()))
     else {
         return Ok(None);
     };
-    let owned = tags_owned(
+    let owner = owner_of(
         cx,
         p.tags()
             .iter()
             .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
     );
     Ok(Some(Found {
-        owned,
+        owner,
         settings: project_now(p),
     }))
 }
@@ -357,42 +261,31 @@ fn project_now(p: &Project) -> Value {
     })
 }
 
-pub async fn pipeline(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<Found>> {
+pub async fn pipeline(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<FoundPipeline>> {
     let (got, tags) = futures::join!(
-        c.codepipeline.get_pipeline().name(&d.pipeline).send(),
+        c.codepipeline.get_pipeline().name(&n.pipeline).send(),
         c.codepipeline
             .list_tags_for_resource()
-            .resource_arn(&d.pipeline_arn)
+            .resource_arn(&n.pipeline_arn)
             .send(),
     );
-    let got = match got {
-        Ok(out) => out,
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading pipeline {}: {}",
-                d.pipeline,
-                aws::describe(&e)
-            )));
-        }
+    let Some(got) = got.found(format!("reading pipeline {}", n.pipeline))? else {
+        return Ok(None);
     };
-    let owned = match tags {
-        Ok(t) => tags_owned(cx, t.tags().iter().map(|t| (t.key(), t.value()))),
-        Err(e) if aws::is_not_found(&e) => false,
-        Err(e) => {
-            return Err(Error::aws(format!(
-                "reading the tags of pipeline {}: {}",
-                d.pipeline,
-                aws::describe(&e)
-            )));
-        }
+    let owner = match tags.found(format!("reading the tags of pipeline {}", n.pipeline))? {
+        Some(t) => owner_of(cx, t.tags().iter().map(|t| (t.key(), t.value()))),
+        None => Owner::Untagged,
     };
     let Some(decl) = got.pipeline() else {
         return Ok(None);
     };
-    Ok(Some(Found {
-        owned,
+    Ok(Some(FoundPipeline {
+        owner,
         settings: pipeline_now(decl),
+        created: got
+            .metadata()
+            .and_then(|m| m.created())
+            .map(aws_smithy_types::DateTime::secs),
     }))
 }
 
@@ -452,11 +345,22 @@ fn pipeline_now(p: &PipelineDeclaration) -> Value {
     })
 }
 
-/// The notification rule of this name on the pipeline, if any.
-pub async fn rule(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<FoundRule>> {
+/// The notification rule of this name on the pipeline, if any: read straight from the ARN the
+/// document recorded, else found by listing the pipeline's rules.
+pub async fn rule(
+    cx: &Cx,
+    c: &Clients,
+    n: &Names,
+    hint: Option<&str>,
+) -> Result<Option<FoundRule>> {
+    if let Some(arn) = hint
+        && let Some(found) = describe_rule(cx, c, n, arn).await?
+    {
+        return Ok(Some(found));
+    }
     let filter = ListNotificationRulesFilter::builder()
         .name(ListNotificationRulesFilterName::Resource)
-        .value(&d.pipeline_arn)
+        .value(&n.pipeline_arn)
         .build()
         .map_err(|e| Error::aws(format!("building a rule filter: {e}")))?;
     let mut arns = Vec::new();
@@ -471,7 +375,7 @@ pub async fn rule(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<FoundRule>> 
             .await
             .ctx(format!(
                 "listing the notification rules of pipeline {}",
-                d.pipeline
+                n.pipeline
             ))?;
         arns.extend(
             out.notification_rules()
@@ -483,24 +387,36 @@ pub async fn rule(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<FoundRule>> 
             break;
         }
     }
-    let described = futures::future::try_join_all(arns.iter().map(|arn| async move {
-        c.codestar
-            .describe_notification_rule()
-            .arn(arn)
-            .send()
-            .await
-            .ctx(format!("reading notification rule {arn}"))
-    }))
+    let described = futures::future::try_join_all(
+        arns.iter()
+            .filter(|arn| Some(arn.as_str()) != hint)
+            .map(|arn| describe_rule(cx, c, n, arn)),
+    )
     .await?;
-    let Some(r) = described
-        .into_iter()
-        .find(|r| r.name() == Some(d.rule_name.as_str()))
+    Ok(described.into_iter().flatten().next())
+}
+
+/// The rule at `arn` when it is this step's rule (its name, on this pipeline).
+async fn describe_rule(cx: &Cx, c: &Clients, n: &Names, arn: &str) -> Result<Option<FoundRule>> {
+    let Some(r) = c
+        .codestar
+        .describe_notification_rule()
+        .arn(arn)
+        .send()
+        .await
+        .found(format!("reading notification rule {arn}"))?
     else {
         return Ok(None);
     };
-    let owned = r
-        .tags()
-        .is_some_and(|t| tags_owned(cx, t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+    if r.name() != Some(n.rule_name.as_str()) || r.resource() != Some(n.pipeline_arn.as_str()) {
+        return Ok(None);
+    }
+    let owner = owner_of(
+        cx,
+        r.tags()
+            .into_iter()
+            .flat_map(|t| t.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    );
     let mut events: Vec<&str> = r
         .event_types()
         .iter()
@@ -514,7 +430,7 @@ pub async fn rule(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<FoundRule>> 
         .collect();
     Ok(Some(FoundRule {
         arn: r.arn().to_owned(),
-        owned,
+        owner,
         settings: json!({
             "detailType": r.detail_type().map(|t| t.as_str()),
             "events": events,
@@ -525,7 +441,7 @@ pub async fn rule(cx: &Cx, c: &Clients, d: &Names) -> Result<Option<FoundRule>> 
 }
 
 pub fn rule_settings(d: &Desired) -> Value {
-    let mut events: Vec<&str> = crate::model::EVENTS.to_vec();
+    let mut events: Vec<&str> = desired::EVENTS.to_vec();
     events.sort_unstable();
     json!({
         "detailType": "FULL",
@@ -545,4 +461,46 @@ pub async fn codestar_role_present(c: &Clients) -> Result<bool> {
         .await
         .ctx("listing the CodeStar Notifications service-linked role")?;
     Ok(!out.roles().is_empty())
+}
+
+/// An IAM policy document as IAM returns it (URL-encoded JSON) or as given (JSON).
+pub fn parse_policy(text: &str) -> Option<Value> {
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| serde_json::from_str(&percent_decode(text)).ok())
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if let (b'%', Some(b)) = (bytes[i], hex) {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_decode_either_way() {
+        let v = json!({"a": [1, "b c"]});
+        assert_eq!(parse_policy(&v.to_string()), Some(v.clone()));
+        assert_eq!(
+            parse_policy("%7B%22a%22%3A%5B1%2C%22b%20c%22%5D%7D"),
+            Some(v)
+        );
+    }
 }

@@ -1,5 +1,8 @@
-//! pipeline-up against the emulator: each Acceptance bullet of issue 7 is a test here, and
-//! every assertion is an independent describe call, never the tool's own code.
+//! pipeline-up against the emulator: what it makes, its drift rules, refusals and teardown.
+//! Every assertion is an independent describe call, never the tool's own code. (Settings,
+//! token rotation, role lag and runs: over_time.rs; lost answers, kills and partial stacks:
+//! idempotence.rs.) Over 600 lines because each of the seven resources has its create, drift
+//! and teardown checks here, side by side with the describe calls that verify them.
 
 mod common;
 
@@ -479,7 +482,7 @@ fn plan_reports_what_would_change_with_read_only_calls() {
 }
 
 #[test]
-fn a_missing_codestar_role_exits_1_and_points_to_slr_check() {
+fn a_missing_codestar_role_exits_2_before_any_write_and_points_to_slr_check() {
     let emu = Emulator::start();
     let doc = stack(&emu);
     let iamc = iam::Client::new(&emu.sdk());
@@ -490,7 +493,7 @@ fn a_missing_codestar_role_exits_1_and_points_to_slr_check() {
     )
     .unwrap();
     let mark = emu.mark();
-    let line = pipeline_up(&emu).doc(&doc).run().fails(1);
+    let line = pipeline_up(&emu).doc(&doc).run().fails(2);
     assert!(line.contains("slr-check --create"), "{line}");
     assert!(line.contains(&format!("{APP}-pipeline-status")), "{line}");
     emu.calls_since(mark).assert_no_mutations();

@@ -129,6 +129,64 @@ fn buildspec_parses_and_has_the_four_phases() {
     assert_eq!(spec["artifacts"]["files"][0], "imagedefinition.json");
 }
 
+/// The commands of one buildspec phase.
+fn commands(spec: &Value, phase: &str) -> Vec<String> {
+    spec["phases"][phase]["commands"]
+        .as_array()
+        .unwrap_or_else(|| panic!("phase {phase} has no commands"))
+        .iter()
+        .map(|c| c.as_str().expect("a command is a string").to_owned())
+        .collect()
+}
+
+#[test]
+fn buildspec_pushes_the_commit_tag_and_latest_and_deploys_the_commit() {
+    let spec = yaml("buildspec.yml");
+    // <commit8>: the first 8 characters of the source commit.
+    let pre = commands(&spec, "pre_build");
+    assert!(
+        pre.iter().any(|c| c.starts_with("IMAGE_TAG=")
+            && c.contains("CODEBUILD_RESOLVED_SOURCE_VERSION")
+            && c.contains("cut -c 1-8")),
+        "{pre:?}"
+    );
+    let build = commands(&spec, "build");
+    let image_build = build
+        .iter()
+        .find(|c| c.starts_with("docker image build"))
+        .expect("an image build");
+    assert!(
+        image_build.contains(r#"--tag "$REPO_URL:$IMAGE_TAG""#),
+        "{image_build}"
+    );
+    assert!(
+        image_build.contains(r#"--tag "$REPO_URL:latest""#),
+        "{image_build}"
+    );
+    let post = commands(&spec, "post_build");
+    let pushes: Vec<&String> = post
+        .iter()
+        .filter(|c| c.starts_with("docker push"))
+        .collect();
+    assert_eq!(
+        pushes,
+        [
+            r#"docker push "$REPO_URL:$IMAGE_TAG""#,
+            r#"docker push "$REPO_URL:latest""#
+        ]
+    );
+    // The deploy runs the commit's image, never :latest.
+    let defs = post
+        .iter()
+        .find(|c| c.contains("> imagedefinition.json"))
+        .expect("imagedefinition.json is written");
+    assert!(defs.contains(r#""$REPO_URL:$IMAGE_TAG""#), "{defs}");
+    assert!(!defs.contains(":latest"), "{defs}");
+    // And every message says so.
+    let text = template("buildspec.yml");
+    assert!(text.contains("<repository>:<commit8>") && text.contains("<repository>:latest"));
+}
+
 #[test]
 fn imagedefinition_template_is_valid_and_names_the_container() {
     let defs: Value = template("imagedefinition.json")

@@ -16,6 +16,8 @@ pub const REPO: &str = "backstage-app";
 /// The svc-up names: the container (and family, repository, service) is named after the app.
 pub const CONTAINER_PORT: u16 = 7007;
 
+const EXECUTION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchCheckLayerAvailability","ecr:GetDownloadUrlForLayer","ecr:BatchGetImage","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#;
+
 const TASK_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// The document after `secrets-init | slr-check --create | core-up | db-up | alb-up | svc-up`.
@@ -136,6 +138,15 @@ fn svc(emu: &Emulator, core: &Value, alb: &Value) -> Value {
                 .expect("task role");
             roles.push(role.role().unwrap().arn().to_owned());
         }
+        // What AmazonECSTaskExecutionRolePolicy grants (as svc-up's execution role has):
+        // the emulator's ECS agent checks it when a pipeline deploy starts tasks.
+        iamc.put_role_policy()
+            .role_name(format!("{APP}-execution"))
+            .policy_name("execution")
+            .policy_document(EXECUTION_POLICY)
+            .send()
+            .await
+            .expect("execution role policy");
         let log_group = format!("/ecs/{APP}");
         logc.create_log_group()
             .log_group_name(&log_group)

@@ -14,27 +14,13 @@ fn a_failed_rollout_exits_1_with_the_stopped_tasks_reasons() {
         .unwrap()
         .to_owned();
 
-    // The emulator fails every deployment started while the service carries this tag, as the
-    // circuit breaker would (see emulator/stagehand_emulator/fidelity/ecs.py).
-    let c = ecs::Client::new(&emu.sdk());
-    emu.block_on(
-        c.tag_resource()
-            .resource_arn(doc["svc"]["service_arn"].as_str().unwrap())
-            .tags(
-                ecs::types::Tag::builder()
-                    .key("stagehand-emulator:rollout")
-                    .value("FAILED")
-                    .build(),
-            )
-            .tags(
-                ecs::types::Tag::builder()
-                    .key("stagehand-emulator:stopped-reason")
-                    .value("CannotPullContainerError: backstage:2.0 not found")
-                    .build(),
-            )
-            .send(),
-    )
-    .unwrap();
+    // The emulator fails the service's next deployment as the circuit breaker would: its tasks'
+    // essential container exits with this reason (see emulator/stagehand_emulator/fidelity/ecs.py).
+    emu.fail_rollout(
+        APP,
+        1,
+        Some("CannotPullContainerError: backstage:2.0 not found"),
+    );
     let out = emu
         .tool("svc-up")
         .args(["--image", "public.ecr.aws/backstage/backstage:2.0"])
