@@ -3,8 +3,6 @@
 //! through its API and a headless browser; `make portal-down` stops it all. And the example
 //! app carries this project's templates unchanged.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -68,7 +66,6 @@ fn the_example_app_carries_the_templates_unchanged() {
 /// Where one `make portal` keeps its demo stack, state and screenshot, apart from a user's.
 struct Portal {
     dir: PathBuf,
-    control_url: String,
 }
 
 impl Portal {
@@ -78,8 +75,7 @@ impl Portal {
         std::fs::create_dir_all(&dir).unwrap();
         // PostgreSQL runs as another user, who must reach its data directory.
         let _ = Command::new("chmod").arg("755").arg(&dir).status();
-        let control_url = master_password_stand_in(dir.clone());
-        Portal { dir, control_url }
+        Portal { dir }
     }
 
     fn stack(&self) -> PathBuf {
@@ -103,8 +99,7 @@ impl Portal {
         cmd.env("STAGEHAND_STATE", &self.dir)
             .env("STACK", self.stack())
             .env("PORTAL_BUILD", self.dir.join("build"))
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("STAGEHAND_CONTROL_URL", &self.control_url);
+            .env("GITHUB_TOKEN", TOKEN);
     }
 
     fn pid(&self, name: &str) -> u32 {
@@ -147,41 +142,6 @@ fn db_password(dir: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// TEMPORARY stand-in for the emulator's `GET /_stagehand/rds/master-password?cluster=ID`
-/// (being added on branch emu-core). It forwards to the emulator when the emulator answers;
-/// until then it answers the password db-up created the cluster with (the secret's current
-/// value). Remove it, and STAGEHAND_CONTROL_URL from `aim`, once the endpoint is on main.
-fn master_password_stand_in(dir: PathBuf) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut line = String::new();
-            let _ = BufReader::new(&stream).read_line(&mut line);
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            let emulator = std::fs::read_to_string(dir.join("emulator.url")).unwrap_or_default();
-            let real = Command::new("curl")
-                .args(["-sf", &format!("{}{path}", emulator.trim())])
-                .output();
-            let body = match real {
-                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-                _ => {
-                    let cluster = path.split("cluster=").nth(1).unwrap_or("").to_owned();
-                    serde_json::json!({"cluster": cluster, "password": db_password(&dir)})
-                        .to_string()
-                }
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
 }
 
 fn curl(args: &[&str]) -> (String, String) {
@@ -335,7 +295,6 @@ fn make_portal_serves_the_example_catalog_with_the_task_environment_and_portal_d
 /// task-exec reads the new password and the local PostgreSQL (which mirrors the cluster's master
 /// password) accepts it.
 #[test]
-#[ignore = "waits on secrets-init --rotate db-password and db-up applying a new password version (other helpers' branches); run alone, it also needs port 7007"]
 fn after_a_db_password_rotation_and_up_the_restarted_portal_still_connects() {
     let portal = Portal::new();
     let up = portal.run("portal");

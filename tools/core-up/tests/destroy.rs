@@ -19,7 +19,7 @@ fn step_group(emu: &Emulator, vpc: &str, name: &str, step: &str) -> String {
         .block_on(
             c.create_security_group()
                 .group_name(name)
-                .description("another step's group")
+                .description("another step group")
                 .vpc_id(vpc)
                 .tag_specifications(
                     ec2::types::TagSpecification::builder()
