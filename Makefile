@@ -38,7 +38,7 @@ emulator: ## install the local AWS emulator (pinned moto) into emulator/.venv
 test: emulator build ## run every test (the emulator's own, unit tests, tools and whole chains against per-test emulators)
 	@status=0; \
 	echo "emulator: Python tests of the fidelity layer (emulator/tests)" >&2; \
-	emulator/.venv/bin/python -m unittest discover -q -s emulator/tests || status=1; \
+	emulator/run_tests.sh || status=1; \
 	if command -v cargo-nextest >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --locked --no-fail-fast || status=1; \
 	else \

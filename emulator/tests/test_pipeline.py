@@ -267,7 +267,7 @@ class Pipelines(unittest.TestCase):
         ]:
             self.assertEqual(self.emu.control("POST", "pipeline/fail", body)[0], status, body)
         with self.assertRaises(Exception) as missing:
-            self.cp.get_pipeline_execution(pipelineName=self.name, pipelineExecutionId="0000")
+            self.cp.get_pipeline_execution(pipelineName=self.name, pipelineExecutionId="00000000-0000-4000-8000-000000000000")
         self.assertIn("PipelineExecutionNotFoundException", str(missing.exception))
 
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use testkit::{Emulator, Holds, Value, ecs, fixtures, servicediscovery};
+use testkit::{Emulator, Holds, ecs, fixtures, servicediscovery};
 
 const TOKEN: &str = "ghp_FidelityToken00000000000000000000000";
 
@@ -68,14 +68,6 @@ fn up_and_down_make_no_request_aws_would_refuse_and_the_database_has_the_secrets
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The refusals the emulator recorded for `service:action`.
-fn refused(emu: &Emulator, service: &str, action: &str) -> Vec<Value> {
-    emu.refusals()
-        .into_iter()
-        .filter(|r| r["service"] == service && r["action"] == action)
-        .collect()
-}
-
 #[test]
 fn core_up_with_one_availability_zone_exits_2_before_any_call_that_changes_anything() {
     let emu = Emulator::start();
@@ -128,21 +120,29 @@ fn a_tag_value_with_a_comma_is_refused_as_aws_refuses_it() {
         Some("InvalidParameterException")
     );
 
+    // stagehand refuses it up front: one line, exit 2, no write — from a tool and from up.sh.
     let mark = emu.mark();
     let out = emu.tool("core-up").args(["--tag", "team=a,b"]).run();
-    assert_ne!(out.code, 0, "core-up accepted a tag AWS refuses");
-    if out.code == 2 {
-        emu.calls_since(mark).assert_no_mutations();
-    } else {
-        // Today: the first request that carries the tag is refused, half way through.
-        assert_eq!(out.code, 1, "{}", out.stderr);
-        assert!(
-            out.stderr.contains("InvalidParameterException"),
-            "core-up does not quote AWS's code:\n{}",
-            out.stderr
-        );
-        assert!(!refused(&emu, "ecs", "CreateCluster").is_empty());
-    }
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("','"), "{}", out.stderr);
+    emu.calls_since(mark).assert_no_mutations();
+
+    let dir = std::env::temp_dir().join(format!("stagehand-tag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mark = emu.mark();
+    let up = emu
+        .script("scripts/up.sh")
+        .env("STACK", dir.join("stack.json"))
+        .env("GITHUB_TOKEN", "ghp_TagToken0000000000000000000000000000")
+        .env("REPO_OWNER", "example-org")
+        .env("REPO_NAME", "backstage-app")
+        .env("CORE_ARGS", "--tag cost#center=1")
+        .run();
+    assert_eq!(up.code, 2, "{}", up.stderr);
+    assert!(up.stderr.contains("'#'"), "{}", up.stderr);
+    emu.calls_since(mark).assert_no_mutations();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// svc-up's Cloud Map CreatorRequestId is `stagehand-<app>-<namespace id>`: with a 48-character

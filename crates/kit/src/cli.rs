@@ -174,7 +174,26 @@ pub fn parse_tag(text: &str) -> Result<(String, String), String> {
             "tag value for '{key}' is longer than 256 characters"
         ));
     }
+    // The pattern ECS, ELBv2, IAM, Logs, SSM and CodeBuild hold tags to
+    // (^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$): refused here, before any call, not half way up.
+    for (what, text) in [("key", key), ("value", value)] {
+        if let Some(bad) = text.chars().find(|c| !tag_char(*c)) {
+            return Err(format!(
+                "tag {what} '{text}' has '{bad}', which AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @"
+            ));
+        }
+    }
     Ok((key.to_owned(), value.to_owned()))
+}
+
+/// A character AWS's tag pattern allows: a letter, a separator (space), a number, or one of
+/// `_ . : / = + - @`.
+fn tag_char(c: char) -> bool {
+    c.is_alphabetic()
+        || c.is_numeric()
+        || c == ' '
+        || c == '\u{a0}'
+        || matches!(c, '_' | '.' | ':' | '/' | '=' | '+' | '-' | '@')
 }
 
 /// An application name that fits every resource name derived from it: 1 to 48 characters,
@@ -194,6 +213,33 @@ pub fn check_app_name(app: &str) -> Result<(), String> {
         Err(format!(
             "app name '{app}' is invalid; use 1 to 48 lowercase letters, digits and single hyphens, starting with a letter (e.g. --app unicorn-ui)"
         ))
+    }
+}
+
+/// The stack document's text for a tool that reads it with `--in FILE` (or `$STACK`) else
+/// stdin (task-exec, stack-status). A terminal on stdin gets a one-line hint, not a wait.
+pub fn read_document_text(path: Option<&std::path::Path>) -> crate::Result<String> {
+    use std::io::{IsTerminal, Read};
+    match path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| {
+            crate::Error::usage(format!(
+                "cannot read the stack document {}: {e}; pass --in FILE (or set STACK)",
+                p.display()
+            ))
+        }),
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(crate::Error::usage(
+                    "no stack document: pass --in stack.json (or set STACK)",
+                ));
+            }
+            let mut text = String::new();
+            stdin.lock().read_to_string(&mut text).map_err(|e| {
+                crate::Error::usage(format!("cannot read the stack document from stdin: {e}"))
+            })?;
+            Ok(text)
+        }
     }
 }
 
@@ -228,6 +274,16 @@ mod tests {
         assert!(parse_tag("=x").is_err());
         assert!(parse_tag("aws:x=y").is_err());
         assert!(parse_tag("stagehand:app=y").is_err());
+        // AWS's tag pattern: a comma or # is refused by ECS, ELBv2, IAM, Logs, SSM, CodeBuild.
+        assert!(parse_tag("team=a,b").unwrap_err().contains("','"));
+        assert!(parse_tag("cost#center=x").unwrap_err().contains("'#'"));
+        assert_eq!(
+            parse_tag("owner=Jürgen Müller @ platform/team-1:+=_."),
+            Ok((
+                "owner".into(),
+                "Jürgen Müller @ platform/team-1:+=_.".into()
+            ))
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub use cli::SETTINGS;
 pub use error::{AwsContext, Error, Kind, Result, ResultExt};
 pub use plan::{Action, Field, Plan, field};
 pub use stackdoc::{self, Doc, PLANNED};
-pub use step::{Cx, DEFAULT_APP, Step, command, run};
+pub use step::{Cx, DEFAULT_APP, Step, command, parse_args, run};
 
 /// Prefix of stagehand's own tag keys.
 pub const TAG_PREFIX: &str = "stagehand:";

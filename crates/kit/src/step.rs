@@ -303,6 +303,23 @@ fn try_parse<S: Step>(argv: &[OsString]) -> std::result::Result<Parsed<S::Args>,
 
 /// clap's message without its usage block, on one line: "the following required arguments
 /// were not provided: --repo-owner <OWNER>".
+/// Parse the command line of a tool that is not a step (stack-run, task-exec, stack-status)
+/// the way every stagehand tool does: `--help` and `--version` print and exit 0; a usage
+/// error is one line naming the tool and exit 2.
+pub fn parse_args<C: clap::Parser>(tool: &str) -> std::result::Result<C, ExitCode> {
+    match C::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{tool}: error: {} (see {tool} --help)", one_line(&e));
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn one_line(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
     let lines: Vec<&str> = rendered

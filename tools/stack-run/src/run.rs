@@ -383,7 +383,7 @@ pub fn down(env: &Env, steps: &[StepDef]) -> Result<()> {
         ));
     }
     for step in steps.iter().rev() {
-        let args = args_for(step, &["--destroy"], false, &[])
+        let args = args_for(step, &["--destroy"], false, &step.down)
             .into_iter()
             .filter(|a| !step.flags.contains(a))
             .collect::<Vec<_>>();

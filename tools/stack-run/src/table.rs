@@ -23,6 +23,8 @@ pub struct StepDef {
     pub chain: Vec<String>,
     /// Flags of up's final pass, if it has one.
     pub finish: Option<Vec<String>>,
+    /// Extra flags of its `--destroy` in down (the whole teardown the user confirmed).
+    pub down: Vec<String>,
 }
 
 impl StepDef {
@@ -57,9 +59,20 @@ pub fn parse(text: &str) -> Result<Vec<StepDef>, String> {
             continue;
         }
         let cols: Vec<&str> = line.split_whitespace().collect();
-        let [tool, section, target, var, needs, flags, chain, finish] = cols[..] else {
+        let [
+            tool,
+            section,
+            target,
+            var,
+            needs,
+            flags,
+            chain,
+            finish,
+            down,
+        ] = cols[..]
+        else {
             return Err(format!(
-                "steps.tsv line {}: {} columns, not 8: {line}",
+                "steps.tsv line {}: {} columns, not 9: {line}",
                 n + 1,
                 cols.len()
             ));
@@ -86,6 +99,7 @@ pub fn parse(text: &str) -> Result<Vec<StepDef>, String> {
                 "=" => Some(Vec::new()),
                 other => Some(list(other, ',')),
             },
+            down: list(down, ','),
         });
     }
     if steps.is_empty() {
@@ -129,13 +143,14 @@ mod tests {
         assert_eq!(db.chain, ["--no-wait"]);
         assert_eq!(db.finish, Some(vec![]));
         assert_eq!(find(&steps, "slr-check").unwrap().flags, ["--create"]);
+        assert_eq!(find(&steps, "svc").unwrap().down, ["--force"]);
     }
 
     #[test]
     fn bad_tables_are_refused() {
-        assert!(parse("a b c\n").unwrap_err().contains("not 8"));
+        assert!(parse("a b c\n").unwrap_err().contains("not 9"));
         assert!(
-            parse("x-up x x X y - - -\n")
+            parse("x-up x x X y - - - -\n")
                 .unwrap_err()
                 .contains("needs section y")
         );

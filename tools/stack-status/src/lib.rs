@@ -10,8 +10,7 @@ mod drift;
 mod health;
 mod output;
 
-use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
@@ -59,18 +58,9 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let first = e.to_string();
-            let line = first.lines().next().unwrap_or("bad usage");
-            eprintln!("{TOOL}: {line} (see {TOOL} --help)");
-            return ExitCode::from(2);
-        }
+    let cli: Cli = match kit::parse_args(TOOL) {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     kit::log::init(TOOL, 0, false);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -101,7 +91,7 @@ pub fn main() -> ExitCode {
 
 /// The whole report; `healthy` is false when `problems` is not empty.
 pub async fn status(cli: &Cli) -> Result<Value> {
-    let text = read_doc(cli.input.as_deref())?;
+    let text = kit::cli::read_document_text(cli.input.as_deref())?;
     let doc = Doc::parse(&text)?;
     let common = kit::cli::Common {
         region: cli.region.clone(),
@@ -231,28 +221,4 @@ fn bin_dir() -> PathBuf {
                 .and_then(|p| p.parent().map(PathBuf::from))
         })
         .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn read_doc(path: Option<&Path>) -> Result<String> {
-    match path {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| {
-            Error::usage(format!(
-                "cannot read the stack document {}: {e}; pass --in FILE (or set STACK)",
-                p.display()
-            ))
-        }),
-        None => {
-            let stdin = std::io::stdin();
-            if stdin.is_terminal() {
-                return Err(Error::usage(
-                    "no stack document: pass --in stack.json (or set STACK)",
-                ));
-            }
-            let mut text = String::new();
-            stdin.lock().read_to_string(&mut text).map_err(|e| {
-                Error::usage(format!("cannot read the stack document from stdin: {e}"))
-            })?;
-            Ok(text)
-        }
-    }
 }

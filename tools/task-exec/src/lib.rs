@@ -15,7 +15,6 @@ pub mod value_from;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -124,32 +123,16 @@ pub fn layered(
     vars
 }
 
-/// The whole program; `main.rs` calls only this.
 /// The full command line, as the shell completions and the man page show it.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
+/// The whole program; `main.rs` calls only this.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match kit::parse_args(TOOL) {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let first = e
-                .render()
-                .to_string()
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("bad usage")
-                .trim_start_matches("error: ")
-                .to_owned();
-            eprintln!("{TOOL}: error: {first} (see {TOOL} --help)");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     kit::log::init(TOOL, cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -246,28 +229,7 @@ async fn prepare(cli: &Cli) -> Result<Prepared> {
 }
 
 fn read_doc(path: Option<&std::path::Path>) -> Result<Doc> {
-    let text = match path {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| {
-            Error::usage(format!(
-                "cannot read the stack document {}: {e}",
-                p.display()
-            ))
-        })?,
-        None => {
-            let stdin = std::io::stdin();
-            if stdin.is_terminal() {
-                return Err(Error::usage(
-                    "no stack document: pass --in stack.json (or set STACK)",
-                ));
-            }
-            let mut text = String::new();
-            stdin.lock().read_to_string(&mut text).map_err(|e| {
-                Error::usage(format!("cannot read the stack document from stdin: {e}"))
-            })?;
-            text
-        }
-    };
-    Ok(Doc::parse(&text)?)
+    Ok(Doc::parse(&kit::cli::read_document_text(path)?)?)
 }
 
 /// Replace this process with the command; returns only when that failed.
