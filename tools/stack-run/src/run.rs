@@ -383,7 +383,16 @@ pub fn down(env: &Env, steps: &[StepDef]) -> Result<()> {
         ));
     }
     for step in steps.iter().rev() {
-        let args = args_for(step, &["--destroy"], false, &step.down)
+        // The table's down flags, less any the user's <VAR>_ARGS already give (clap refuses a
+        // flag given twice).
+        let given = args_for(step, &["--destroy"], false, &[]);
+        let down: Vec<String> = step
+            .down
+            .iter()
+            .filter(|f| !given.contains(f))
+            .cloned()
+            .collect();
+        let args = args_for(step, &["--destroy"], false, &down)
             .into_iter()
             .filter(|a| !step.flags.contains(a))
             .collect::<Vec<_>>();
