@@ -226,6 +226,21 @@ fn fresh_up_deploys_the_first_commit_and_a_rerun_changes_nothing() {
     emu.calls_since(mark).assert_no_mutations();
     assert_eq!(stack.service().task_definition(), Some(before.as_str()));
     assert_eq!(stack.running_image(), format!("{repo}:{tag}"));
+
+    // plan.sh and `make svc` on the saved document, with no flags: nothing to do either.
+    for (what, tool) in [
+        ("plan.sh", emu.script("scripts/plan.sh")),
+        (
+            "make svc",
+            emu.script("/usr/bin/env").args(["make", "-s", "svc"]),
+        ),
+    ] {
+        let mark = emu.mark();
+        let out = tool.env("STACK", stack.dir.join("stack.json")).run();
+        assert_eq!(out.code, 0, "{what} failed:\n{}", out.stderr);
+        emu.calls_since(mark).assert_no_mutations();
+    }
+    assert_eq!(stack.running_image(), format!("{repo}:{tag}"));
 }
 
 #[test]
