@@ -84,14 +84,7 @@ impl Env {
         let flag = |name: &str| {
             std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
         };
-        let bin = std::env::var_os("STAGEHAND_BIN")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::current_exe()
-                    .ok()
-                    .and_then(|p| p.parent().map(PathBuf::from))
-            })
-            .unwrap_or_else(|| PathBuf::from("."));
+        let bin = tool_dir();
         Env {
             stack: PathBuf::from(std::env::var("STACK").unwrap_or_else(|_| "stack.json".into())),
             bin,
@@ -99,6 +92,18 @@ impl Env {
             no_wait: flag("NO_WAIT"),
         }
     }
+}
+
+/// Where the step tools are: STAGEHAND_BIN, else beside the running binary.
+pub fn tool_dir() -> PathBuf {
+    std::env::var_os("STAGEHAND_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from))
+        })
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The full command line, as the shell completions and the man page show it.

@@ -116,7 +116,7 @@ pub async fn status(cli: &Cli) -> Result<Value> {
         .into_iter()
         .filter(|s| doc.has_section(&s.section))
         .collect();
-    let bin = bin_dir();
+    let bin = stack_run::tool_dir();
     let aws_flags = aws_flags(cli);
     let plans =
         tokio::task::spawn_blocking(move || drift::plan_steps(&bin, steps, &text, &aws_flags));
@@ -209,16 +209,4 @@ fn aws_flags(cli: &Cli) -> Vec<String> {
         }
     }
     flags
-}
-
-/// Where the step tools are: STAGEHAND_BIN, else beside this binary (as stack-run finds them).
-fn bin_dir() -> PathBuf {
-    std::env::var_os("STAGEHAND_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(PathBuf::from))
-        })
-        .unwrap_or_else(|| PathBuf::from("."))
 }
