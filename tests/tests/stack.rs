@@ -1,58 +1,7 @@
 //! The whole stack as one command: scripts/up.sh, down.sh, plan.sh and the Makefile, against
 //! the emulator, checked with independent describe calls.
 
-use std::path::PathBuf;
-
-use testkit::{Emulator, Value};
-
-const TOKEN: &str = "ghp_StackToken0000000000000000000000000";
-
-struct Stack {
-    emu: Emulator,
-    dir: PathBuf,
-}
-
-impl Stack {
-    fn new(name: &str) -> Stack {
-        let dir = std::env::temp_dir().join(format!("stagehand-e2e-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Stack {
-            emu: Emulator::start(),
-            dir,
-        }
-    }
-
-    fn stack_path(&self) -> PathBuf {
-        self.dir.join("stack.json")
-    }
-
-    fn doc(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.stack_path()).unwrap()).unwrap()
-    }
-
-    fn script(&self, path: &str) -> testkit::Tool {
-        self.emu
-            .script(path)
-            .env("STACK", self.stack_path())
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("REPO_OWNER", "example-org")
-            .env("REPO_NAME", "backstage-app")
-    }
-
-    fn up(&self) -> testkit::Output {
-        let out = self.script("scripts/up.sh").run();
-        assert_eq!(out.code, 0, "up.sh failed:\n{}", out.stderr);
-        out.assert_never_shows(TOKEN);
-        out
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use testkit::stack::{Stack, TOKEN};
 
 #[test]
 fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
@@ -69,7 +18,7 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
         out.stderr
     );
     assert!(
-        !std::fs::read_to_string(stack.stack_path())
+        !std::fs::read_to_string(stack.path())
             .unwrap()
             .contains(TOKEN)
     );
@@ -336,7 +285,7 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
         .arg("make")
         .arg("-s")
         .arg("db")
-        .env("STACK", stack.stack_path())
+        .env("STACK", stack.path())
         .run();
     assert_eq!(make.code, 0, "{}", make.stderr);
     let calls = emu.calls_since(mark);
@@ -354,280 +303,6 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
     }
     assert_eq!(stack.doc(), doc);
 }
-
-/// What is left in the emulator that carries `stagehand:app=<app>`, by service.
-fn tagged_leftovers(emu: &Emulator, app: &str) -> Vec<String> {
-    let sdk = emu.sdk();
-    let mut left = Vec::new();
-    emu.block_on(async {
-        let tag_filter = || {
-            testkit::ec2::types::Filter::builder()
-                .name("tag:stagehand:app")
-                .values(app)
-                .build()
-        };
-        let ec2 = testkit::ec2::Client::new(&sdk);
-        left.extend(
-            ec2.describe_vpcs()
-                .filters(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .vpcs()
-                .iter()
-                .map(|v| format!("vpc {:?}", v.vpc_id())),
-        );
-        left.extend(
-            ec2.describe_subnets()
-                .filters(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .subnets()
-                .iter()
-                .map(|v| format!("subnet {:?}", v.subnet_id())),
-        );
-        left.extend(
-            ec2.describe_security_groups()
-                .filters(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .security_groups()
-                .iter()
-                .map(|v| format!("sg {:?}", v.group_id())),
-        );
-        left.extend(
-            ec2.describe_internet_gateways()
-                .filters(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .internet_gateways()
-                .iter()
-                .map(|v| format!("igw {:?}", v.internet_gateway_id())),
-        );
-        left.extend(
-            ec2.describe_route_tables()
-                .filters(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .route_tables()
-                .iter()
-                .map(|v| format!("rtb {:?}", v.route_table_id())),
-        );
-        left.extend(
-            ec2.describe_addresses()
-                .filters(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .addresses()
-                .iter()
-                .map(|v| format!("eip {:?}", v.allocation_id())),
-        );
-        left.extend(
-            ec2.describe_nat_gateways()
-                .filter(tag_filter())
-                .send()
-                .await
-                .unwrap()
-                .nat_gateways()
-                .iter()
-                .filter(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
-                .map(|v| format!("nat {:?}", v.nat_gateway_id())),
-        );
-        let ecs = testkit::ecs::Client::new(&sdk);
-        let clusters = ecs.list_clusters().send().await.unwrap();
-        if !clusters.cluster_arns().is_empty() {
-            let described = ecs
-                .describe_clusters()
-                .set_clusters(Some(clusters.cluster_arns().to_vec()))
-                .send()
-                .await
-                .unwrap();
-            left.extend(
-                described
-                    .clusters()
-                    .iter()
-                    .filter(|c| c.status() == Some("ACTIVE"))
-                    .map(|c| format!("cluster {:?}", c.cluster_name())),
-            );
-        }
-        let sd = testkit::servicediscovery::Client::new(&sdk);
-        left.extend(
-            sd.list_namespaces()
-                .send()
-                .await
-                .unwrap()
-                .namespaces()
-                .iter()
-                .map(|n| format!("namespace {:?}", n.name())),
-        );
-        left.extend(
-            sd.list_services()
-                .send()
-                .await
-                .unwrap()
-                .services()
-                .iter()
-                .map(|n| format!("cloud map service {:?}", n.name())),
-        );
-        let rds = testkit::rds::Client::new(&sdk);
-        left.extend(
-            rds.describe_db_clusters()
-                .send()
-                .await
-                .unwrap()
-                .db_clusters()
-                .iter()
-                .map(|c| format!("db cluster {:?}", c.db_cluster_identifier())),
-        );
-        left.extend(
-            rds.describe_db_instances()
-                .send()
-                .await
-                .unwrap()
-                .db_instances()
-                .iter()
-                .map(|c| format!("db instance {:?}", c.db_instance_identifier())),
-        );
-        left.extend(
-            rds.describe_db_subnet_groups()
-                .send()
-                .await
-                .unwrap()
-                .db_subnet_groups()
-                .iter()
-                .map(|c| format!("db subnet group {:?}", c.db_subnet_group_name())),
-        );
-        let ssm = testkit::ssm::Client::new(&sdk);
-        left.extend(
-            ssm.get_parameters_by_path()
-                .path(format!("/{app}"))
-                .recursive(true)
-                .send()
-                .await
-                .unwrap()
-                .parameters()
-                .iter()
-                .map(|p| format!("parameter {:?}", p.name())),
-        );
-        let elb = testkit::elbv2::Client::new(&sdk);
-        left.extend(
-            elb.describe_load_balancers()
-                .send()
-                .await
-                .unwrap()
-                .load_balancers()
-                .iter()
-                .map(|l| format!("alb {:?}", l.load_balancer_name())),
-        );
-        left.extend(
-            elb.describe_target_groups()
-                .send()
-                .await
-                .unwrap()
-                .target_groups()
-                .iter()
-                .map(|l| format!("tg {:?}", l.target_group_name())),
-        );
-        let ecr = testkit::ecr::Client::new(&sdk);
-        left.extend(
-            ecr.describe_repositories()
-                .send()
-                .await
-                .unwrap()
-                .repositories()
-                .iter()
-                .map(|r| format!("ecr {:?}", r.repository_name())),
-        );
-        let logs = testkit::logs::Client::new(&sdk);
-        left.extend(
-            logs.describe_log_groups()
-                .log_group_name_prefix(format!("/ecs/{app}"))
-                .send()
-                .await
-                .unwrap()
-                .log_groups()
-                .iter()
-                .map(|g| format!("log group {:?}", g.log_group_name())),
-        );
-        let iam = testkit::iam::Client::new(&sdk);
-        for role in iam.list_roles().send().await.unwrap().roles() {
-            let tags = iam
-                .list_role_tags()
-                .role_name(role.role_name())
-                .send()
-                .await
-                .unwrap();
-            if tags
-                .tags()
-                .iter()
-                .any(|t| t.key() == "stagehand:app" && t.value() == app)
-            {
-                left.push(format!("role {}", role.role_name()));
-            }
-        }
-        let s3 = testkit::s3::Client::from_conf(
-            testkit::s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
-        left.extend(
-            s3.list_buckets()
-                .send()
-                .await
-                .unwrap()
-                .buckets()
-                .iter()
-                .map(|b| format!("bucket {:?}", b.name())),
-        );
-        let sns = testkit::sns::Client::new(&sdk);
-        left.extend(
-            sns.list_topics()
-                .send()
-                .await
-                .unwrap()
-                .topics()
-                .iter()
-                .map(|t| format!("topic {:?}", t.topic_arn())),
-        );
-        let cb = testkit::codebuild::Client::new(&sdk);
-        left.extend(
-            cb.list_projects()
-                .send()
-                .await
-                .unwrap()
-                .projects()
-                .iter()
-                .map(|p| format!("project {p}")),
-        );
-        let cp = testkit::codepipeline::Client::new(&sdk);
-        left.extend(
-            cp.list_pipelines()
-                .send()
-                .await
-                .unwrap()
-                .pipelines()
-                .iter()
-                .map(|p| format!("pipeline {:?}", p.name())),
-        );
-        let cs = testkit::codestar::Client::new(&sdk);
-        left.extend(
-            cs.list_notification_rules()
-                .send()
-                .await
-                .unwrap()
-                .notification_rules()
-                .iter()
-                .map(|r| format!("rule {:?}", r.arn())),
-        );
-    });
-    left
-}
-
 #[test]
 fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_and_up_works_again()
 {
@@ -647,7 +322,7 @@ fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_
         );
     }
 
-    let left = tagged_leftovers(&stack.emu, "backstage");
+    let left = stack.leftovers();
     assert!(left.is_empty(), "down.sh left resources behind: {left:#?}");
 
     // The exceptions, asserted: the final snapshot, and the secrets scheduled for deletion.
@@ -707,5 +382,5 @@ fn plan_on_a_fresh_account_chains_through_every_step_and_changes_nothing() {
         !summary.starts_with("plan: 0 to create"),
         "a fresh account has everything to create: {summary}"
     );
-    assert!(!stack.stack_path().exists(), "plan.sh writes no document");
+    assert!(!stack.path().exists(), "plan.sh writes no document");
 }
