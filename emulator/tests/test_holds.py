@@ -90,6 +90,24 @@ class ServiceLinkedRoleLag(unittest.TestCase):
         lag_passes()
         cs.create_notification_rule(Name=name, **RULE)
 
+    def test_the_first_cluster_of_an_account_makes_the_ecs_role_and_meets_its_lag(self):
+        emu.control("POST", "holds", {"slr_lag_s": 600})
+        ecs, iam = emu.client("ecs"), emu.client("iam")
+        name = emu.unique("core-infra")
+        code, message, _ = error(lambda: ecs.create_cluster(
+            clusterName=name, capacityProviders=["FARGATE"]))
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("Unable to assume the service linked role", message)
+        role = iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]
+        self.assertEqual(role["Path"], "/aws-service-role/ecs.amazonaws.com/")
+        emu.control("POST", "holds", {"slr_lag_s": 0})
+        ecs.create_cluster(clusterName=name, capacityProviders=["FARGATE"])
+
+    def test_without_the_hold_a_cluster_makes_no_role(self):
+        emu.client("ecs").create_cluster(clusterName=emu.unique("c"), capacityProviders=["FARGATE"])
+        code, _, _ = error(lambda: emu.client("iam").get_role(RoleName="AWSServiceRoleForECS"))
+        self.assertEqual(code, "NoSuchEntity")
+
     def test_codestar_lags_longer_when_its_own_hold_says_so(self):
         emu.control("POST", "holds", {"slr_lag_s": 600, "codestar_slr_lag_s": 600})
         iam = emu.client("iam")
