@@ -418,7 +418,9 @@ async fn holders(client: &Client, id: &str) -> Result<Vec<String>> {
         .filters(Filter::builder().name("group-id").values(id).build())
         .send()
         .await
-        .ctx(format!("listing the network interfaces in security group {id}"))?;
+        .ctx(format!(
+            "listing the network interfaces in security group {id}"
+        ))?;
     Ok(out
         .network_interfaces()
         .iter()
