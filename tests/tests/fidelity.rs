@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use testkit::{Calls, Emulator, Holds, Value, codestar, ec2, ecs, fixtures, iam, json, servicediscovery};
+use testkit::{
+    Calls, Emulator, Holds, Value, codestar, ec2, ecs, fixtures, iam, json, servicediscovery,
+};
 
 const TOKEN: &str = "ghp_FidelityToken00000000000000000000000";
 
@@ -41,21 +43,29 @@ type Stage = (&'static str, Box<dyn Fn(&Calls) -> bool>, Value);
 /// Run `tool` while watching the emulator's calls: each stage in turn waits until its calls
 /// are seen, then sets its holds (a long hold is ended once a tool was seen to wait through
 /// it, so the test needs no timing guess). Returns the output and the stages reached.
-fn while_running(emu: &Emulator, tool: testkit::Tool, stages: Vec<Stage>) -> (testkit::Output, Vec<&'static str>) {
+fn while_running(
+    emu: &Emulator,
+    tool: testkit::Tool,
+    stages: Vec<Stage>,
+) -> (testkit::Output, Vec<&'static str>) {
     let mark = emu.mark();
     let running = std::thread::spawn(move || tool.run());
     let mut reached = Vec::new();
     for (name, seen, holds) in stages {
+        // A stage never seen ends its hold anyway after a while, so the test fails, not hangs.
+        let given_up = Instant::now() + Duration::from_secs(300);
         loop {
             if running.is_finished() {
                 return (running.join().unwrap(), reached);
             }
             if seen(&emu.calls_since(mark)) {
-                emu.holds(holds);
                 reached.push(name);
-                break;
+            } else if Instant::now() < given_up {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
             }
-            std::thread::sleep(Duration::from_millis(250));
+            emu.holds(holds);
+            break;
         }
     }
     (running.join().unwrap(), reached)
@@ -188,6 +198,18 @@ fn a_tag_value_with_a_comma_is_refused_as_aws_refuses_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same check holds for the document's own `tags` (they go to AWS with every create, as
+/// `--tag`'s do): a tool exits 2 naming the document before any call that changes anything.
+#[test]
+fn a_document_tag_aws_would_refuse_exits_2_before_any_call_that_changes_anything() {
+    let emu = Emulator::start();
+    let doc = json!({"version": 1, "app": "backstage", "tags": {"team": "a,b"}});
+    let mark = emu.mark();
+    let line = emu.tool("core-up").doc(&doc).run().fails(2);
+    assert!(line.contains("document") && line.contains("','"), "{line}");
+    assert_eq!(emu.calls_since(mark).total(), 0, "not even a read");
+}
+
 /// svc-up's Cloud Map CreatorRequestId is `stagehand-<app>-<namespace id>`: with a 48-character
 /// app name it passes AWS's limit of 64, which the emulator enforces with Cloud Map's code.
 #[test]
@@ -308,7 +330,8 @@ fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
     assert_eq!(reached.len(), 2, "only reached {reached:?}:\n{}", up.stderr);
     assert!(
-        up.stderr.contains("Unable to assume the service linked role"),
+        up.stderr
+            .contains("Unable to assume the service linked role"),
         "up.sh did not show core-up waiting for the ECS role:\n{}",
         up.stderr
     );
@@ -360,7 +383,10 @@ fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
 /// The VPC's subnets and security groups as EC2 lists them (empty once the VPC is gone).
 fn vpc_leftovers(emu: &Emulator, vpc: &str) -> Vec<String> {
     let client = ec2::Client::new(&emu.sdk());
-    let filter = ec2::types::Filter::builder().name("vpc-id").values(vpc).build();
+    let filter = ec2::types::Filter::builder()
+        .name("vpc-id")
+        .values(vpc)
+        .build();
     emu.block_on(async {
         let subnets = client
             .describe_subnets()
@@ -581,6 +607,9 @@ fn a_48_character_app_comes_up_and_down_and_a_49_character_one_is_refused_up_fro
     assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
     assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
     let refusals = emu.refusals();
-    assert!(refusals.is_empty(), "requests AWS would refuse: {refusals:#?}");
+    assert!(
+        refusals.is_empty(),
+        "requests AWS would refuse: {refusals:#?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
