@@ -45,7 +45,7 @@ class Holds(unittest.TestCase):
         self.assertIn("unknown hold key(s) slr_lag", answer["error"])
         emu.control("POST", "holds", {"slr_lag_s": -1}, expect=400)
         described = emu.control("GET", "holds")
-        for key in ("slr_lag_s", "eni_linger_s", "rds_cluster_s", "alb_s", "nat_gateway_s"):
+        for key in ("slr_lag_s", "codestar_slr_lag_s", "eni_linger_s", "rds_cluster_s", "alb_s", "nat_gateway_s"):
             self.assertIn(key, described)
             self.assertTrue(described[key]["holds"])
 
@@ -89,6 +89,45 @@ class ServiceLinkedRoleLag(unittest.TestCase):
         self.assertIn("might take up to 15 minutes", message)
         lag_passes()
         cs.create_notification_rule(Name=name, **RULE)
+
+    def test_the_first_cluster_of_an_account_makes_the_ecs_role_and_meets_its_lag(self):
+        emu.control("POST", "holds", {"slr_lag_s": 600})
+        ecs, iam = emu.client("ecs"), emu.client("iam")
+        name = emu.unique("core-infra")
+        code, message, _ = error(lambda: ecs.create_cluster(
+            clusterName=name, capacityProviders=["FARGATE"]))
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("Unable to assume the service linked role", message)
+        role = iam.get_role(RoleName="AWSServiceRoleForECS")["Role"]
+        self.assertEqual(role["Path"], "/aws-service-role/ecs.amazonaws.com/")
+        emu.control("POST", "holds", {"slr_lag_s": 0})
+        ecs.create_cluster(clusterName=name, capacityProviders=["FARGATE"])
+
+    def test_without_the_hold_a_cluster_makes_no_role(self):
+        emu.client("ecs").create_cluster(clusterName=emu.unique("c"), capacityProviders=["FARGATE"])
+        code, _, _ = error(lambda: emu.client("iam").get_role(RoleName="AWSServiceRoleForECS"))
+        self.assertEqual(code, "NoSuchEntity")
+
+    def test_codestar_lags_longer_when_its_own_hold_says_so(self):
+        emu.control("POST", "holds", {"slr_lag_s": 600, "codestar_slr_lag_s": 600})
+        iam = emu.client("iam")
+        iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        iam.create_service_linked_role(AWSServiceName="codestar-notifications.amazonaws.com")
+        ecs, cs = emu.client("ecs"), emu.client("codestar-notifications")
+        cluster, rule = emu.unique("core-infra"), emu.unique("rule")
+        # Lowering slr_lag_s ends ECS's lag; CodeStar's own hold keeps its role lagging.
+        emu.control("POST", "holds", {"slr_lag_s": 0})
+        ecs.create_cluster(clusterName=cluster, capacityProviders=["FARGATE"])
+        code, _, _ = error(lambda: cs.create_notification_rule(Name=rule, **RULE))
+        self.assertEqual(code, "ConfigurationException")
+        emu.control("POST", "holds", {"codestar_slr_lag_s": 0})
+        cs.create_notification_rule(Name=rule, **RULE)
+
+    def test_raising_the_hold_does_not_lengthen_a_lag(self):
+        emu.control("POST", "holds", {"slr_lag_s": 0})
+        emu.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        emu.control("POST", "holds", {"slr_lag_s": 600})
+        emu.client("ecs").create_cluster(clusterName=emu.unique("c"), capacityProviders=["FARGATE"])
 
     def test_a_role_made_before_the_hold_is_usable(self):
         emu.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")

@@ -11,8 +11,8 @@ def linger_passes():
     from stagehand_emulator.fidelity import interfaces
 
     with interfaces._lock:
-        for eni_id, (backend, _) in list(interfaces._leaving.items()):
-            interfaces._leaving[eni_id] = (backend, 0)
+        for eni_id, (backend, _, went) in list(interfaces._leaving.items()):
+            interfaces._leaving[eni_id] = (backend, 0, went)
 
 
 class Network:
@@ -104,6 +104,24 @@ class Interfaces(unittest.TestCase):
         self.net.ec2.delete_security_group(GroupId=other)
         for subnet in self.net.subnets:
             self.net.ec2.delete_subnet(SubnetId=subnet)
+
+    def test_lowering_the_hold_shortens_the_linger_of_interfaces_already_leaving(self):
+        emu.control("POST", "holds", {"eni_linger_s": 600})
+        group = self.net.group("db")
+        rds = self.aurora(group)
+        rds.delete_db_instance(DBInstanceIdentifier=f"{self.db}-1", SkipFinalSnapshot=True)
+        ec2 = self.net.ec2
+        self.assertEqual(error(lambda: ec2.delete_security_group(GroupId=group))[0], "DependencyViolation")
+        emu.control("POST", "holds", {"eni_linger_s": 0})
+        self.assertEqual(self.net.interfaces(), [])
+        ec2.delete_security_group(GroupId=group)
+
+    def test_raising_the_hold_does_not_lengthen_a_linger(self):
+        group = self.net.group("db")
+        rds = self.aurora(group)
+        rds.delete_db_instance(DBInstanceIdentifier=f"{self.db}-1", SkipFinalSnapshot=True)
+        emu.control("POST", "holds", {"eni_linger_s": 600})
+        self.assertEqual(self.net.interfaces(), [])
 
     def test_without_a_linger_interfaces_go_with_their_owner(self):
         group = self.net.group("db")

@@ -4,18 +4,71 @@
 //! is refused here with AWS's own code, by the tool up front where the tool already checks.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use testkit::{Emulator, Holds, ecs, fixtures, servicediscovery};
+use testkit::{
+    Calls, Emulator, Holds, Value, codestar, ec2, ecs, fixtures, iam, json, servicediscovery,
+};
 
 const TOKEN: &str = "ghp_FidelityToken00000000000000000000000";
 
 fn script(emu: &Emulator, dir: &PathBuf, path: &str) -> testkit::Output {
+    chain(emu, dir, path).run()
+}
+
+/// up.sh or down.sh on the document in `dir`, not run yet (for extra variables).
+fn chain(emu: &Emulator, dir: &PathBuf, path: &str) -> testkit::Tool {
     emu.script(path)
         .env("STACK", dir.join("stack.json"))
         .env("GITHUB_TOKEN", TOKEN)
         .env("REPO_OWNER", "example-org")
         .env("REPO_NAME", "backstage-app")
-        .run()
+}
+
+/// A fresh directory for one test's document.
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stagehand-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn document(dir: &PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("stack.json")).unwrap()).unwrap()
+}
+
+/// Once the emulator's calls since `mark` show `seen`, set `holds`.
+type Stage = (&'static str, Box<dyn Fn(&Calls) -> bool>, Value);
+
+/// Run `tool` while watching the emulator's calls: each stage in turn waits until its calls
+/// are seen, then sets its holds (a long hold is ended once a tool was seen to wait through
+/// it, so the test needs no timing guess). Returns the output and the stages reached.
+fn while_running(
+    emu: &Emulator,
+    tool: testkit::Tool,
+    stages: Vec<Stage>,
+) -> (testkit::Output, Vec<&'static str>) {
+    let mark = emu.mark();
+    let running = std::thread::spawn(move || tool.run());
+    let mut reached = Vec::new();
+    for (name, seen, holds) in stages {
+        // A stage never seen ends its hold anyway after a while, so the test fails, not hangs.
+        let given_up = Instant::now() + Duration::from_secs(300);
+        loop {
+            if running.is_finished() {
+                return (running.join().unwrap(), reached);
+            }
+            if seen(&emu.calls_since(mark)) {
+                reached.push(name);
+            } else if Instant::now() < given_up {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            }
+            emu.holds(holds);
+            break;
+        }
+    }
+    (running.join().unwrap(), reached)
 }
 
 #[test]
@@ -145,6 +198,18 @@ fn a_tag_value_with_a_comma_is_refused_as_aws_refuses_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same check holds for the document's own `tags` (they go to AWS with every create, as
+/// `--tag`'s do): a tool exits 2 naming the document before any call that changes anything.
+#[test]
+fn a_document_tag_aws_would_refuse_exits_2_before_any_call_that_changes_anything() {
+    let emu = Emulator::start();
+    let doc = json!({"version": 1, "app": "backstage", "tags": {"team": "a,b"}});
+    let mark = emu.mark();
+    let line = emu.tool("core-up").doc(&doc).run().fails(2);
+    assert!(line.contains("document") && line.contains("','"), "{line}");
+    assert_eq!(emu.calls_since(mark).total(), 0, "not even a read");
+}
+
 /// svc-up's Cloud Map CreatorRequestId is `stagehand-<app>-<namespace id>`: with a 48-character
 /// app name it passes AWS's limit of 64, which the emulator enforces with Cloud Map's code.
 #[test]
@@ -233,4 +298,318 @@ fn while_the_ecs_service_linked_role_is_new_capacity_providers_fail_and_core_up_
         .unwrap();
     let providers = cluster.clusters()[0].capacity_providers();
     assert!(providers.iter().any(|p| p == "FARGATE"), "{providers:?}");
+}
+
+// ------------------------------------------------------------------ a fresh account
+
+/// A fresh account: slr-check --create makes the ECS and CodeStar Notifications service-linked
+/// roles, and neither can be used at once. ECS refuses a cluster with capacity providers
+/// ("Unable to assume the service linked role") and CodeStar Notifications refuses rules
+/// (ConfigurationException, up to 15 minutes on AWS); up.sh waits through both, says so, and
+/// comes up. The holds are long and each is ended once its wait was seen.
+#[test]
+fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
+    let emu = Emulator::start();
+    emu.holds(json!({"slr_lag_s": 3600, "codestar_slr_lag_s": 3600}));
+    let dir = workdir("fresh-account");
+    let stages: Vec<Stage> = vec![
+        (
+            "ECS refused the cluster and core-up tried again",
+            Box::new(|c: &Calls| {
+                c.count("ecs:CreateCluster") + c.count("ecs:PutClusterCapacityProviders") >= 2
+            }),
+            json!({"slr_lag_s": 0}),
+        ),
+        (
+            "CodeStar Notifications refused the rule and pipeline-up tried again",
+            Box::new(|c: &Calls| c.count("codestar-notifications:CreateNotificationRule") >= 2),
+            json!({"codestar_slr_lag_s": 0}),
+        ),
+    ];
+    let (up, reached) = while_running(&emu, chain(&emu, &dir, "scripts/up.sh"), stages);
+    assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
+    assert_eq!(reached.len(), 2, "only reached {reached:?}:\n{}", up.stderr);
+    assert!(
+        up.stderr
+            .contains("Unable to assume the service linked role"),
+        "up.sh did not show core-up waiting for the ECS role:\n{}",
+        up.stderr
+    );
+    assert!(
+        up.stderr
+            .contains("waiting: CodeStar Notifications to accept notification rule"),
+        "up.sh did not show pipeline-up waiting for the CodeStar Notifications role:\n{}",
+        up.stderr
+    );
+
+    // What a user checks: the cluster has its capacity providers, the rule is on the pipeline.
+    let doc = document(&dir);
+    let sdk = emu.sdk();
+    let cluster = emu
+        .block_on(
+            ecs::Client::new(&sdk)
+                .describe_clusters()
+                .clusters(doc["core"]["cluster_name"].as_str().unwrap_or("core-infra"))
+                .send(),
+        )
+        .unwrap();
+    let providers = cluster.clusters()[0].capacity_providers();
+    assert!(
+        providers.iter().any(|p| p == "FARGATE") && providers.iter().any(|p| p == "FARGATE_SPOT"),
+        "{providers:?}"
+    );
+    let rule = doc["pipeline"]["notification_rule_arn"]
+        .as_str()
+        .expect("pipeline.notification_rule_arn");
+    let described = emu
+        .block_on(
+            codestar::Client::new(&sdk)
+                .describe_notification_rule()
+                .arn(rule)
+                .send(),
+        )
+        .expect("the notification rule exists");
+    assert_eq!(
+        described.resource(),
+        doc["pipeline"]["pipeline_arn"].as_str(),
+        "the rule is on the pipeline"
+    );
+    assert!(emu.refusals().is_empty(), "{:#?}", emu.refusals());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ------------------------------------------------------------------ lingering interfaces
+
+/// The VPC's subnets and security groups as EC2 lists them (empty once the VPC is gone).
+fn vpc_leftovers(emu: &Emulator, vpc: &str) -> Vec<String> {
+    let client = ec2::Client::new(&emu.sdk());
+    let filter = ec2::types::Filter::builder()
+        .name("vpc-id")
+        .values(vpc)
+        .build();
+    emu.block_on(async {
+        let subnets = client
+            .describe_subnets()
+            .filters(filter.clone())
+            .send()
+            .await
+            .unwrap();
+        let groups = client
+            .describe_security_groups()
+            .filters(filter.clone())
+            .send()
+            .await
+            .unwrap();
+        let enis = client
+            .describe_network_interfaces()
+            .filters(filter)
+            .send()
+            .await
+            .unwrap();
+        let mut left: Vec<String> = subnets
+            .subnets()
+            .iter()
+            .filter_map(|s| s.subnet_id().map(str::to_owned))
+            .collect();
+        left.extend(
+            groups
+                .security_groups()
+                .iter()
+                .filter(|g| g.group_name() != Some("default"))
+                .filter_map(|g| g.group_id().map(str::to_owned)),
+        );
+        left.extend(
+            enis.network_interfaces()
+                .iter()
+                .filter_map(|n| n.network_interface_id().map(str::to_owned)),
+        );
+        left
+    })
+}
+
+/// Tasks, the load balancer, the database and the NAT gateway leave interfaces that hold
+/// their security groups and subnets after they are gone (DependencyViolation on AWS):
+/// down.sh waits through that, showing what holds what, and takes everything down.
+#[test]
+fn down_waits_while_lingering_interfaces_hold_groups_and_subnets() {
+    let emu = Emulator::start();
+    let dir = workdir("eni-down");
+    let up = script(&emu, &dir, "scripts/up.sh");
+    assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
+    let vpc = document(&dir)["core"]["vpc_id"]
+        .as_str()
+        .expect("core.vpc_id")
+        .to_owned();
+
+    // Interfaces linger "for ever" until a security group was refused for them; from then on
+    // each lingers a second (so the later steps meet them too).
+    emu.holds(json!({"eni_linger_s": 3600}));
+    let stages: Vec<Stage> = vec![(
+        "a security group was refused while interfaces held it",
+        Box::new(|c: &Calls| c.count("ec2:DeleteSecurityGroup") >= 2),
+        json!({"eni_linger_s": 1}),
+    )];
+    let (down, reached) = while_running(&emu, chain(&emu, &dir, "scripts/down.sh"), stages);
+    assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
+    assert_eq!(reached.len(), 1, "no wait was seen:\n{}", down.stderr);
+    assert!(
+        down.stderr.contains("waiting: deletion of security group")
+            && down.stderr.contains("still held by network interface eni-"),
+        "down.sh did not show what held the security group:\n{}",
+        down.stderr
+    );
+    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    assert!(emu.refusals().is_empty(), "{:#?}", emu.refusals());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a short --timeout, a teardown held by lingering interfaces exits 3 naming them; once
+/// they are gone, down.sh resumes and finishes.
+#[test]
+fn down_with_a_short_timeout_exits_3_naming_the_interfaces_that_hold_the_group() {
+    let emu = Emulator::start();
+    let dir = workdir("eni-timeout");
+    let up = script(&emu, &dir, "scripts/up.sh");
+    assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
+    let vpc = document(&dir)["core"]["vpc_id"]
+        .as_str()
+        .expect("core.vpc_id")
+        .to_owned();
+
+    emu.holds(json!({"eni_linger_s": 3600}));
+    let down = chain(&emu, &dir, "scripts/down.sh")
+        .env("SVC_ARGS", "--timeout 10s")
+        .run();
+    assert_eq!(down.code, 3, "down.sh:\n{}", down.stderr);
+    let named = down
+        .stderr
+        .lines()
+        .find(|l| l.contains("timed out") && l.contains("security group"))
+        .unwrap_or_else(|| panic!("no timeout naming the group:\n{}", down.stderr));
+    // The holder: the stopped task's interface (ECS's attachment, requester amazon-ecs).
+    assert!(
+        named.contains("network interface eni-") && named.contains("amazon-ecs"),
+        "{named}"
+    );
+    assert!(
+        down.stderr.contains("svc-up --destroy failed (exit 3)"),
+        "{}",
+        down.stderr
+    );
+
+    // The interfaces go; the same command resumes and finishes.
+    emu.holds(json!({"eni_linger_s": 0}));
+    let again = script(&emu, &dir, "scripts/down.sh");
+    assert_eq!(again.code, 0, "down.sh again:\n{}", again.stderr);
+    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ------------------------------------------------------------------ IAM at task start
+
+/// The task execution role narrowed by someone else (a permissions boundary without
+/// secretsmanager:GetSecretValue, which svc-up does not manage): the next rollout's tasks stop
+/// with ECS's ResourceInitializationError, the deployment fails, and svc-up exits 1 quoting it.
+#[test]
+fn a_narrowed_execution_role_fails_the_rollout_and_svc_up_quotes_ecs() {
+    let emu = Emulator::start();
+    let dir = workdir("narrowed");
+    let up = script(&emu, &dir, "scripts/up.sh");
+    assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
+    let doc = document(&dir);
+    let role = doc["svc"]["execution_role_arn"]
+        .as_str()
+        .expect("svc.execution_role_arn")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let client = iam::Client::new(&emu.sdk());
+    emu.block_on(async {
+        let boundary = client
+            .create_policy()
+            .policy_name("no-secret-values")
+            .policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "NotAction": "secretsmanager:GetSecretValue",
+                    "Resource": "*"
+                }]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        client
+            .put_role_permissions_boundary()
+            .role_name(&role)
+            .permissions_boundary(boundary.policy().unwrap().arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let line = emu
+        .tool("svc-up")
+        .arg("--redeploy")
+        .doc(&doc)
+        .run()
+        .fails(1);
+    assert!(line.contains("FAILED"), "{line}");
+    assert!(
+        line.contains("ResourceInitializationError: unable to pull secrets or registry auth")
+            && line.contains("secretsmanager:GetSecretValue"),
+        "svc-up did not quote ECS's reason: {line}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ------------------------------------------------------------------ long app names
+
+/// The CLI allows app names of 48 characters, and every name derived from one fits AWS's
+/// limits (shortened with a hash where a limit is shorter): a whole up.sh and down.sh with a
+/// 48-character app make no request the emulator's models or limits refuse. A 49-character
+/// name cannot fit and is refused up front: exit 2, no mutating call.
+#[test]
+fn a_48_character_app_comes_up_and_down_and_a_49_character_one_is_refused_up_front() {
+    let emu = Emulator::start();
+    let app = "a-forty-eight-character-application-name-for-xyz";
+    assert_eq!(app.len(), 48);
+    let dir = workdir("long-app");
+
+    let too_long = format!("{app}z");
+    let mark = emu.mark();
+    let refused = chain(&emu, &dir, "scripts/up.sh")
+        .env("STAGEHAND_APP", &too_long)
+        .run();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains(&too_long), "{}", refused.stderr);
+    assert!(refused.stderr.contains("48"), "{}", refused.stderr);
+    emu.calls_since(mark).assert_no_mutations();
+    let _ = std::fs::remove_file(dir.join("stack.json"));
+
+    let up = chain(&emu, &dir, "scripts/up.sh")
+        .env("STAGEHAND_APP", app)
+        .run();
+    assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
+    let doc = document(&dir);
+    assert_eq!(doc["app"], app);
+    assert!(
+        doc["svc"]["service_arn"].as_str().unwrap().ends_with(app),
+        "{}",
+        doc["svc"]
+    );
+    let vpc = doc["core"]["vpc_id"].as_str().unwrap().to_owned();
+    let down = chain(&emu, &dir, "scripts/down.sh")
+        .env("STAGEHAND_APP", app)
+        .run();
+    assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
+    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    let refusals = emu.refusals();
+    assert!(
+        refusals.is_empty(),
+        "requests AWS would refuse: {refusals:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -156,8 +156,16 @@ pub fn parse_tag(text: &str) -> Result<(String, String), String> {
             "'{text}' is not K=V; write the tag as --tag team=platform"
         ));
     };
+    check_tag(key, value)?;
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// A tag AWS accepts: a non-empty key of at most 128 characters, not in AWS's reserved `aws:`
+/// space nor stagehand's own, a value of at most 256, both within AWS's tag pattern. For
+/// `--tag` and for the document's `tags` alike.
+pub fn check_tag(key: &str, value: &str) -> Result<(), String> {
     if key.is_empty() || key.chars().count() > 128 {
-        return Err(format!("tag key in '{text}' must be 1 to 128 characters"));
+        return Err(format!("tag key '{key}' must be 1 to 128 characters"));
     }
     if key.to_ascii_lowercase().starts_with("aws:") {
         return Err(format!(
@@ -183,7 +191,7 @@ pub fn parse_tag(text: &str) -> Result<(String, String), String> {
             ));
         }
     }
-    Ok((key.to_owned(), value.to_owned()))
+    Ok(())
 }
 
 /// A character AWS's tag pattern allows: a letter, a separator (space), a number, or one of
@@ -277,6 +285,8 @@ mod tests {
         // AWS's tag pattern: a comma or # is refused by ECS, ELBv2, IAM, Logs, SSM, CodeBuild.
         assert!(parse_tag("team=a,b").unwrap_err().contains("','"));
         assert!(parse_tag("cost#center=x").unwrap_err().contains("'#'"));
+        assert!(check_tag("team", "a,b").unwrap_err().contains("','"));
+        assert!(check_tag("team", "a b").is_ok());
         assert_eq!(
             parse_tag("owner=Jürgen Müller @ platform/team-1:+=_."),
             Ok((

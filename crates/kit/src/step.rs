@@ -381,6 +381,15 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     // Everything that can be checked without AWS is checked before the first call.
     let app = resolve_app(&common, &doc)?;
     let mut user_tags = doc.tags();
+    // The document's tags go to AWS with every create, as --tag's do: held to the same check
+    // (not on --destroy, which creates nothing and must not be blocked by a bad tag).
+    for (key, value) in user_tags.iter().filter(|_| !common.destroy) {
+        crate::cli::check_tag(key, value).map_err(|why| {
+            Error::usage(format!(
+                "the stack document's tags: {why}; fix \"tags\" in the document"
+            ))
+        })?;
+    }
     user_tags.extend(common.tags.iter().cloned());
     S::check(&args, &doc)?;
     if !common.destroy {

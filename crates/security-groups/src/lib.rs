@@ -1,8 +1,8 @@
 //! EC2 security groups as db-up, alb-up and svc-up need them: found by name in a VPC (one
 //! DescribeSecurityGroups for all of a step's groups), created tagged, their rules reconciled
 //! to exactly the desired set (missing rules authorised, extra ones revoked — including the
-//! default allow-all egress when the step wants tighter egress), and deleted with retries
-//! while ENIs drain.
+//! default allow-all egress when the step wants tighter egress), and deleted with a wait
+//! (progress naming the interfaces that hold the group) while ENIs drain.
 //!
 //! Groups are created empty first and their rules set afterwards, so two groups that name
 //! each other (the DB group admits the DB-client group) need no ordering.
@@ -370,20 +370,76 @@ pub async fn delete_owned(cx: &Cx, client: &Client, groups: &[Group]) -> Result<
         }
     }
     for g in owned {
-        let deleted = wait::retrying(
-            cx,
-            &format!("deleting security group {} ({})", g.name, g.id),
-            aws::is_dependency_violation,
-            || client.delete_security_group().group_id(&g.id).send(),
-        )
-        .await;
-        match deleted {
-            Ok(_) => kit::info!("deleted security group {} ({})", g.name, g.id),
-            Err(e) if e.message.contains("NotFound") => {}
-            Err(e) => return Err(e),
+        if delete_draining(cx, client, g).await? {
+            kit::info!("deleted security group {} ({})", g.name, g.id);
         }
     }
     Ok(())
+}
+
+/// Delete one group (false: it was gone), waiting while AWS answers DependencyViolation, with
+/// progress naming what still holds it (the network interfaces in it: a stopped task's, a
+/// deleted load balancer's or database's linger for minutes); at the deadline the timeout
+/// (exit 3) names them too.
+async fn delete_draining(cx: &Cx, client: &Client, g: &Group) -> Result<bool> {
+    let what = format!("deletion of security group {} ({})", g.name, g.id);
+    let attempt = || client.delete_security_group().group_id(&g.id).send();
+    match attempt().await {
+        Ok(_) => return Ok(true),
+        Err(e) if aws::is_not_found(&e) => return Ok(false),
+        Err(e) if aws::is_dependency_violation(&e) => {
+            kit::debug!("{what}: {}", aws::describe(&e));
+        }
+        Err(e) => return Err(kit::Error::from_sdk(what, e)),
+    }
+    wait::until(cx, &what, || async {
+        match attempt().await {
+            Ok(_) => Ok(wait::Poll::Ready(true)),
+            Err(e) if aws::is_not_found(&e) => Ok(wait::Poll::Ready(false)),
+            Err(e) if aws::is_dependency_violation(&e) => {
+                let held = holders(client, &g.id).await.unwrap_or_default();
+                Ok(wait::Poll::Pending(if held.is_empty() {
+                    format!("in use ({})", aws::describe(&e))
+                } else {
+                    format!("still held by {}", held.join(", "))
+                }))
+            }
+            Err(e) => Err(kit::Error::from_sdk(what.clone(), e)),
+        }
+    })
+    .await
+}
+
+/// The network interfaces in group `id`: "network interface eni-1 (RDSNetworkInterface,
+/// amazon-rds, in-use)".
+async fn holders(client: &Client, id: &str) -> Result<Vec<String>> {
+    let out = client
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("group-id").values(id).build())
+        .send()
+        .await
+        .ctx(format!(
+            "listing the network interfaces in security group {id}"
+        ))?;
+    Ok(out
+        .network_interfaces()
+        .iter()
+        .map(|n| {
+            let about: Vec<&str> = [
+                n.description().filter(|d| !d.is_empty()),
+                n.requester_id(),
+                n.status().map(|s| s.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            format!(
+                "network interface {} ({})",
+                n.network_interface_id().unwrap_or_default(),
+                about.join(", ")
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]

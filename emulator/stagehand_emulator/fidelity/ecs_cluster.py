@@ -8,7 +8,9 @@
 - While the ECS service-linked role is too new to be assumed (the hold `slr_lag_s`, see
   iam.py), CreateCluster and PutClusterCapacityProviders with capacity providers fail as on
   AWS: InvalidParameterException "Unable to assume the service linked role. Please verify
-  that the ECS service linked role exists."
+  that the ECS service linked role exists." In an account without the role, ECS makes it
+  with the cluster (as AWS does), and its lag starts then; this only while `slr_lag_s` is
+  set, so without the hold an account keeps exactly the roles a test made.
 
 (Services themselves are fidelity/ecs.py's business; this module touches clusters only.)
 """
@@ -21,7 +23,23 @@ from . import iam
 ECS_PRINCIPAL = "ecs.amazonaws.com"
 
 
+def _make_role_when_missing(account):
+    """ECS creates its service-linked role with an account's first cluster."""
+    from moto.iam.models import iam_backends
+
+    from . import holds
+
+    if holds.seconds(iam.HOLD_KEY) <= 0:
+        return
+    backend = iam_backends[account]["aws"]
+    path = f"/aws-service-role/{ECS_PRINCIPAL}/"
+    if not any(role.path == path for role in backend.roles.values()):
+        backend.create_service_linked_role(ECS_PRINCIPAL, "Role to enable Amazon ECS to manage your cluster.", "")
+
+
 def _refuse_while_role_lags(backend, capacity_providers):
+    if capacity_providers:
+        _make_role_when_missing(backend.account_id)
     if capacity_providers and iam.lagging(backend.account_id, ECS_PRINCIPAL):
         raise InvalidParameterException(
             "Unable to assume the service linked role. Please verify that the ECS service "

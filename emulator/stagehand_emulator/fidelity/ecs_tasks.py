@@ -44,7 +44,7 @@ holds.register(
 # An AWS-owned requester, as describe-network-interfaces shows for interfaces AWS manages.
 REQUESTER = "amazon-ecs"
 
-_lingering = []  # [release_at, ec2 backend, eni id]
+_lingering = []  # [release_at, ec2 backend, eni id, stopped_at]
 _draining = []  # [until, target group, target id]
 
 
@@ -431,7 +431,7 @@ def stop(task, reason, stop_code, drain_s, container_reason=None, exit_code=None
         ec2 = ec2_backends[task._account_id][task.region_name]
         linger = holds.seconds(ENI_LINGER)
         if linger > 0:
-            _lingering.append([at + linger, ec2, eni])
+            _lingering.append([at + linger, ec2, eni, at])
             sim.wake()
         else:
             ec2.enis.pop(eni, None)
@@ -439,8 +439,10 @@ def stop(task, reason, stop_code, drain_s, container_reason=None, exit_code=None
 
 @sim.every_tick
 def _step(now):
+    # A hold lowered since the task stopped shortens the linger (interfaces.py).
+    linger = holds.seconds(ENI_LINGER)
     for item in list(_lingering):
-        if now >= item[0]:
+        if now >= min(item[0], item[3] + linger):
             item[1].enis.pop(item[2], None)
             _lingering.remove(item)
     for item in list(_draining):

@@ -6,6 +6,8 @@ interfaces in the VPC's subnets, in the owner's security groups, managed by the 
 outlive it for minutes; until they go, the subnet, its security groups and the VPC cannot be
 deleted (DependencyViolation). moto makes none of them. POST /_stagehand/holds
 {"eni_linger_s": 5} sets how long an interface outlives its owner (default 0: it goes with it).
+Lowering the hold shortens the linger of interfaces already waiting to go (never lengthens
+it), so a test can end a long linger once it has seen a tool wait.
 
 For the service modules (rds.py, elbv2.py, ec2.py; ecs.py for Fargate tasks):
 
@@ -36,7 +38,7 @@ OWNERS = {
 }
 
 _lock = threading.Lock()
-_leaving = {}  # eni id -> (backend, monotonic time it goes)
+_leaving = {}  # eni id -> (backend, monotonic time it goes, monotonic time its owner went)
 
 
 def attach(backend, subnet_id, group_ids, description, owner, interface_type="interface"):
@@ -65,8 +67,9 @@ def release_later(eni):
     if linger <= 0:
         _remove(backend, eni.id)
         return
+    now = time.monotonic()
     with _lock:
-        _leaving[eni.id] = (backend, time.monotonic() + linger)
+        _leaving[eni.id] = (backend, now + linger, now)
 
 
 def _remove(backend, eni_id):
@@ -82,8 +85,10 @@ def _remove(backend, eni_id):
 def settle(backend):
     """Remove the interfaces whose linger is over."""
     now = time.monotonic()
+    linger = holds.seconds(HOLD_KEY)
     with _lock:
-        due = [i for i, (b, at) in _leaving.items() if b is backend and at <= now]
+        due = [i for i, (b, at, went) in _leaving.items()
+               if b is backend and min(at, went + linger) <= now]
         for eni_id in due:
             del _leaving[eni_id]
     for eni_id in due:
@@ -93,7 +98,7 @@ def settle(backend):
 def lingering(backend):
     """Interfaces still waiting to go (their owner is deleted)."""
     with _lock:
-        return {i for i, (b, _) in _leaving.items() if b is backend}
+        return {i for i, (b, _, _) in _leaving.items() if b is backend}
 
 
 def reset():

@@ -336,23 +336,37 @@ fn the_role_lag_wait_is_bounded_by_timeout() {
     );
 }
 
+/// The emulator's own role lag (not an injected fault): CodeStar Notifications' new role
+/// refuses rules while the hold lasts; pipeline-up waits, bounded by --timeout (exit 3 naming
+/// the answer), and once the role can be used a rerun makes only the rule.
 #[test]
-#[ignore = "needs the emulator's slr_lag_s hold (emulator branch, issue 15)"]
 fn a_fresh_account_waits_through_the_slr_lag_hold() {
     let emu = Emulator::start();
     emu.hold(Holds {
-        other: vec![("slr_lag_s".into(), 2.0)],
+        other: vec![("codestar_slr_lag_s".into(), 3600.0)],
         ..Default::default()
     });
-    // The hold starts when slr-check --create makes the role, inside stack().
+    // The lag starts when the fixtures make the service-linked roles, inside stack().
     let doc = stack(&emu);
-    let out = pipeline_up(&emu).doc(&doc).run();
-    out.ok();
+    let out = pipeline_up(&emu).args(["--timeout", "2s"]).doc(&doc).run();
+    let line = out.fails(3);
     assert!(
         out.stderr
             .contains("CodeStar Notifications to accept notification rule"),
         "{}",
         out.stderr
+    );
+    assert!(line.contains("ConfigurationException"), "{line}");
+    // Lowering the hold ends the lag of the role already made.
+    emu.hold(Holds {
+        other: vec![("codestar_slr_lag_s".into(), 0.0)],
+        ..Default::default()
+    });
+    let mark = emu.mark();
+    pipeline_up(&emu).doc(&doc).run().ok();
+    assert_eq!(
+        emu.calls_since(mark).mutating_actions(),
+        ["codestar-notifications:CreateNotificationRule"]
     );
 }
 
