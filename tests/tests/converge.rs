@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use testkit::{Emulator, Fault, Value};
+use testkit::{Emulator, Fault, Value, json};
 
 const TOKEN: &str = "ghp_ConvergeToken00000000000000000000000";
-const APP: &str = "backstage";
 
 struct Stack {
     emu: Emulator,
@@ -32,6 +31,18 @@ impl Stack {
 
     fn path(&self) -> PathBuf {
         self.dir.join("stack.json")
+    }
+
+    fn doc(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.path()).unwrap()).unwrap()
+    }
+
+    fn doc_has(&self, section: &str) -> bool {
+        self.path().exists() && self.doc().get(section).is_some()
+    }
+
+    fn save(&self, doc: &Value) {
+        std::fs::write(self.path(), doc.to_string()).unwrap();
     }
 
     /// A fresh account and no document: the next case starts from nothing.
@@ -681,11 +692,12 @@ fn seeded_mixed_faults_at_15_percent_converge_and_down_leaves_nothing_seeds_4_to
     mixed_fault_seeds("mixed-b", &[4, 5, 6]);
 }
 
-/// up.sh (or down.sh) SIGKILLed, with every tool it started, right after `action` was applied:
-/// the call is held in the emulator, and the kill comes once `exists` sees what it made.
+/// up.sh (or down.sh) SIGKILLed, with every tool it started, once `action` is sent: the
+/// emulator holds that call for a second and applies it after the kill, as AWS applies a call
+/// whose caller died. The case goes on once `applied` sees the call's effect.
 fn kill_after(stack: &Stack, cmd: testkit::Tool, action: &str, applied: impl Fn() -> bool) {
     let (service, name) = action.split_once(':').unwrap();
-    stack.emu.inject(&[Fault::latency(service, name, 1500)]);
+    stack.emu.inject(&[Fault::latency(service, name, 1000)]);
     let mark = stack.emu.mark();
     let mut run = cmd.spawn();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -694,14 +706,14 @@ fn kill_after(stack: &Stack, cmd: testkit::Tool, action: &str, applied: impl Fn(
         assert!(Instant::now() < deadline, "{action} was never called");
         std::thread::sleep(Duration::from_millis(20));
     }
-    while !applied() {
-        assert!(Instant::now() < deadline, "{action} was never applied");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     run.kill();
     let out = run.wait();
-    assert_eq!(out.code, -1, "the run was killed:\n{}", out.stderr);
+    assert_eq!(out.code, -1, "the run was not killed:\n{}", out.stderr);
     stack.emu.inject(&[]);
+    while !applied() {
+        assert!(Instant::now() < deadline, "{action} was never applied");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn has(stack: &Stack, kind: &str) -> bool {
@@ -801,5 +813,179 @@ fn down_twice_exits_0_both_times_and_down_after_a_partial_up_leaves_nothing() {
         stack.down_ok(&what);
         assert_nothing_left(&stack, &what);
         stack.assert_down_is_a_no_op(&what);
+    }
+}
+
+/// A run that must be refused before the first write: exit 2, no mutating call, and an error
+/// line that names `names`.
+fn assert_refused(stack: &Stack, what: &str, out: &testkit::Output, mark: u64, names: &str) {
+    assert_eq!(
+        out.code, 2,
+        "{what}: exit {} instead of 2:\n{}",
+        out.code, out.stderr
+    );
+    let calls = stack.emu.calls_since(mark);
+    assert_eq!(
+        calls.mutating(),
+        0,
+        "{what}: writes before the refusal: {:?}",
+        calls.mutating_actions()
+    );
+    assert!(
+        out.stderr.contains(names),
+        "{what}: the error does not name {names}:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_inputs_are_refused_before_any_write_and_bad_aws_settings_are_exit_2() {
+    let stack = Stack::new("bad");
+    let cert =
+        "arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-0000-0000-000000000000";
+    let password = "Pässwörd-long-enough-1";
+    // A fresh account: flags and environment given to up.sh.
+    for (what, var, value, names) in [
+        (
+            "a certificate that does not exist",
+            "ALB_ARGS",
+            format!("--certificate-arn {cert}"),
+            "certificate",
+        ),
+        (
+            "--timeout 0",
+            "DB_ARGS",
+            "--timeout 0".to_owned(),
+            "timeout",
+        ),
+        (
+            "a tag key in AWS's space",
+            "CORE_ARGS",
+            "--tag aws:owner=me".to_owned(),
+            "aws:",
+        ),
+        (
+            "a password Aurora refuses",
+            "POSTGRES_PASSWORD",
+            password.to_owned(),
+            "password",
+        ),
+        (
+            "an unknown profile",
+            "AWS_PROFILE",
+            "no-such-profile".to_owned(),
+            "AWS_PROFILE",
+        ),
+        (
+            "an unknown region",
+            "AWS_REGION",
+            "us-nowhere-1".to_owned(),
+            "AWS_REGION",
+        ),
+        (
+            "a malformed region",
+            "AWS_REGION",
+            "us west 2".to_owned(),
+            "AWS_REGION",
+        ),
+        (
+            "a malformed endpoint",
+            "AWS_ENDPOINT_URL",
+            "ftp://127.0.0.1:1".to_owned(),
+            "AWS_ENDPOINT_URL",
+        ),
+    ] {
+        let mark = stack.emu.mark();
+        let out = stack.script("scripts/up.sh").env(var, &value).run();
+        assert_refused(&stack, what, &out, mark, names);
+        out.assert_never_shows(password);
+        assert!(
+            inventory(&stack.emu).is_empty(),
+            "{what}: something was made"
+        );
+        assert!(!stack.path().exists() || !stack.doc_has("core"), "{what}");
+    }
+    // The same AWS settings given to a tool as flags: exit 2 naming the flag.
+    for (flag, value) in [
+        ("--profile", "no-such-profile"),
+        ("--region", "us-nowhere-1"),
+        ("--endpoint-url", "ftp://127.0.0.1:1"),
+    ] {
+        let mark = stack.emu.mark();
+        let out = stack
+            .emu
+            .tool("secrets-init")
+            .env("GITHUB_TOKEN", TOKEN)
+            .args([flag, value])
+            .run();
+        let line = out.fails(2);
+        assert!(line.contains(flag), "{flag}: {line}");
+        stack.emu.calls_since(mark).assert_no_mutations();
+    }
+
+    // A saved document with values that must not reach AWS: up.sh refuses them before any
+    // write, and leaves the stack as it was.
+    stack.up_ok("up");
+    let good: Value = stack.doc();
+    let base = counts(&inventory(&stack.emu));
+    for (what, edit, names) in [
+        (
+            "a document tag in AWS's space",
+            json!({"tags": {"aws:owner": "me"}}),
+            "aws:",
+        ),
+        (
+            "alb.container_port 0",
+            json!({"alb": {"container_port": 0}}),
+            "container_port",
+        ),
+    ] {
+        let mut doc = good.clone();
+        merge(&mut doc, &edit);
+        stack.save(&doc);
+        let mark = stack.emu.mark();
+        let out = stack.script("scripts/up.sh").run();
+        assert_refused(&stack, what, &out, mark, names);
+        assert_eq!(counts(&inventory(&stack.emu)), base, "{what}");
+    }
+    stack.save(&good);
+
+    // db-up (make db) on a document whose VPC is gone, and with its password secret gone.
+    let mut phantom = good.clone();
+    phantom["core"]["vpc_id"] = json!("vpc-0123456789abcdef0");
+    let mark = stack.emu.mark();
+    let out = stack.emu.tool("db-up").doc(&phantom).run();
+    assert_refused(&stack, "a phantom VPC", &out, mark, "vpc-0123456789abcdef0");
+    let sdk = stack.emu.sdk();
+    let sm = testkit::secretsmanager::Client::new(&sdk);
+    stack
+        .emu
+        .block_on(
+            sm.delete_secret()
+                .secret_id(good["secrets"]["db_password"]["arn"].as_str().unwrap())
+                .force_delete_without_recovery(true)
+                .send(),
+        )
+        .expect("delete the password secret");
+    let mark = stack.emu.mark();
+    let out = stack.emu.tool("db-up").doc(&good).run();
+    assert_refused(
+        &stack,
+        "a missing password secret",
+        &out,
+        mark,
+        "postgresdb_passwd",
+    );
+}
+
+/// `edit`'s keys set into `doc`, recursively.
+fn merge(doc: &mut Value, edit: &Value) {
+    match (doc, edit) {
+        (Value::Object(d), Value::Object(e)) => {
+            for (k, v) in e {
+                merge(d.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (d, e) => *d = e.clone(),
     }
 }
