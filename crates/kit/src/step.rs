@@ -381,6 +381,11 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
     // Everything that can be checked without AWS is checked before the first call.
     let app = resolve_app(&common, &doc)?;
     let mut user_tags = doc.tags();
+    // The document's tags (a hand-edited document) get the checks a --tag gets.
+    for (key, value) in &user_tags {
+        crate::cli::parse_tag(&format!("{key}={value}"))
+            .map_err(|e| Error::usage(format!("the document's tags: {e}")))?;
+    }
     user_tags.extend(common.tags.iter().cloned());
     S::check(&args, &doc)?;
     if !common.destroy {
