@@ -234,6 +234,22 @@ impl Emulator {
         self.control("POST", "latency", Some(&json!({"ms": ms})));
     }
 
+    /// Reset every service's state (moto's and the fidelity layer's) to a fresh account, so
+    /// that one emulator can serve many cases of a test; faults, holds and the call log stay
+    /// (arm faults per case; count calls from a mark).
+    pub fn reset(&self) {
+        let out = Command::new("curl")
+            .args(["-s", "--fail-with-body", "-X", "POST"])
+            .arg(format!("{}/moto-api/reset", self.url))
+            .output()
+            .expect("curl");
+        assert!(
+            out.status.success(),
+            "emulator reset failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
     /// An AWS SDK config aimed at the emulator, for independent describe calls.
     pub fn sdk(&self) -> aws_config::SdkConfig {
         let http = aws_smithy_http_client::Builder::new()
@@ -303,6 +319,40 @@ impl Tool {
         self.stdin(doc.to_string())
     }
 
+    /// Start the run without waiting, in a process group of its own; see [`Running`].
+    pub fn spawn(mut self) -> Running {
+        use std::io::Read;
+        use std::os::unix::process::CommandExt;
+        let mut child = self
+            .cmd
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tool");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = std::mem::take(&mut self.stdin);
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let reader = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let out = reader(Box::new(child.stdout.take().expect("stdout")));
+        let err = reader(Box::new(child.stderr.take().expect("stderr")));
+        Running {
+            tool: self.name,
+            child,
+            out: Some(out),
+            err: Some(err),
+        }
+    }
+
     pub fn run(mut self) -> Output {
         let mut child = self
             .cmd
@@ -323,6 +373,58 @@ impl Tool {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A tool or script started with [`Tool::spawn`], in a process group of its own (with its
+/// children), so that a test can kill the whole run as a crash or `kill -9` would.
+pub struct Running {
+    tool: String,
+    child: Child,
+    out: Option<std::thread::JoinHandle<Vec<u8>>>,
+    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Running {
+    /// SIGKILL to the run's whole process group (the script and every tool it started).
+    pub fn kill(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    }
+
+    /// Whether the run has exited.
+    pub fn finished(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Wait for the run to end (after a kill: code -1).
+    pub fn wait(mut self) -> Output {
+        let status = self.child.wait().expect("wait for tool");
+        let stdout = self
+            .out
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        let stderr = self
+            .err
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        Output {
+            tool: self.tool.clone(),
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.finished() {
+            self.kill();
+            let _ = self.child.wait();
         }
     }
 }

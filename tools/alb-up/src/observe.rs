@@ -79,13 +79,19 @@ pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
     let core: Core = cx.upstream()?;
     let names = Names::for_app(&cx.app);
     if core.vpc_id == PLANNED {
+        // Nothing of ours can exist yet, but the certificate can be checked now: up.sh's plan
+        // of a fresh stack is the last moment before the first write of the chain.
+        let certificate = match args.certificate_arn.as_deref() {
+            Some(arn) if is_acm(arn) => Some(certificate(cx, arn).await?),
+            _ => None,
+        };
         return Ok(Observed {
             core,
             core_planned: true,
             lb: None,
             tg: None,
             sg: None,
-            certificate: None,
+            certificate,
         });
     }
     let elb = Client::new(&cx.sdk);

@@ -4,6 +4,7 @@
 //! second run is a no-op; a secret without this app's tags is left in place, and said so.
 
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use kit::{AwsContext, Cx, Result};
 
 use crate::observe::{self, Owner};
@@ -54,10 +55,19 @@ async fn one(cx: &Cx, client: &Client, args: &Args, which: Which, name: &str) ->
     } else {
         req.recovery_window_in_days(args.recovery_window_days)
     };
-    let deleted = req
-        .send()
-        .await
-        .deleted(format!("deleting the {label} {name}"))?;
+    let sent = req.send().await;
+    // The SDK's retry of a DeleteSecret that was applied (its answer lost) is refused with
+    // InvalidRequestException, "marked deleted": done, when the secret is now scheduled.
+    let retried = !args.force_delete_without_recovery
+        && sent.as_ref().err().and_then(|e| e.code()) == Some("InvalidRequestException")
+        && observe::find(cx, client, which, name, false)
+            .await?
+            .is_some_and(|f| f.pending_deletion);
+    let deleted = if retried {
+        true
+    } else {
+        sent.deleted(format!("deleting the {label} {name}"))?
+    };
     if !deleted {
         kit::info!("{label} {name}: already deleted");
     } else if args.force_delete_without_recovery {
