@@ -204,6 +204,19 @@ fn logs_print_the_tasks_lines_with_their_ids_and_exec_says_what_it_needs() {
         "{}",
         out.stdout
     );
+    // make logs: the same, on $STACK, with ARGS passed through.
+    let out = stack
+        .emu
+        .script("/usr/bin/env")
+        .args(["make", "-s", "logs", "ARGS=--filter Listening"])
+        .env("STACK", stack.stack_path())
+        .run();
+    assert_eq!(out.code, 0, "make logs failed:\n{}", out.stderr);
+    assert!(
+        !out.stdout.is_empty() && out.stdout.lines().all(|l| l.contains("Listening on")),
+        "make logs ARGS=--filter Listening:\n{}",
+        out.stdout
+    );
     // A bad duration is exit 2, before any call.
     let mark = stack.emu.mark();
     let err = stack.ops(&["logs", "--since", "soon"]).run().fails(2);
@@ -324,9 +337,15 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
     stack.emu.calls_since(mark).assert_no_mutations();
     assert_eq!(stack.service().task_definition(), Some(deployed.as_str()));
 
-    let out = stack.ops(&["rollback"]).run();
-    let doc = out.ok();
-    std::fs::write(stack.stack_path(), doc.to_string()).unwrap();
+    // make rollback: rolls back and saves the document.
+    let out = stack
+        .emu
+        .script("/usr/bin/env")
+        .args(["make", "-s", "rollback"])
+        .env("STACK", stack.stack_path())
+        .run();
+    assert_eq!(out.code, 0, "make rollback failed:\n{}", out.stderr);
+    let doc = stack.doc();
 
     // The service runs the previous revision, settled (rollback waited for it).
     let s = stack.service();
