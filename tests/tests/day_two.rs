@@ -204,11 +204,19 @@ fn logs_print_the_tasks_lines_with_their_ids_and_exec_says_what_it_needs() {
         "{}",
         out.stdout
     );
-    // make logs: the same, on $STACK, with ARGS passed through.
+    // make logs: the same, on $STACK, with ARGS passed through. (`-o build`: the tools are
+    // built; cargo run from inside a test would rebuild under the test's environment.)
     let out = stack
         .emu
         .script("/usr/bin/env")
-        .args(["make", "-s", "logs", "ARGS=--filter Listening"])
+        .args([
+            "make",
+            "-s",
+            "-o",
+            "build",
+            "logs",
+            "ARGS=--filter Listening",
+        ])
         .env("STACK", stack.stack_path())
         .run();
     assert_eq!(out.code, 0, "make logs failed:\n{}", out.stderr);
@@ -341,7 +349,7 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
     let out = stack
         .emu
         .script("/usr/bin/env")
-        .args(["make", "-s", "rollback"])
+        .args(["make", "-s", "-o", "build", "rollback"])
         .env("STACK", stack.stack_path())
         .run();
     assert_eq!(out.code, 0, "make rollback failed:\n{}", out.stderr);
