@@ -10,6 +10,7 @@
 pub mod control;
 pub mod fixtures;
 pub mod pipeline;
+pub mod stack;
 
 pub use control::{Fault, FaultKind, Holds};
 

@@ -24,6 +24,8 @@ is deleted. core-up waits for both, so this module makes the emulator act like A
   default remain (DependencyViolation, as AWS answers; moto deleted them).
 - CreateSecurityGroup in a VPC that does not exist fails with InvalidVpcID.NotFound (moto
   made the group anyway).
+- DescribeNatGateways honours the `tag:<key>`, `tag-key` and `tag-value` filters (moto
+  ignored them and listed every gateway, so a lookup by tag found other stacks' gateways).
 """
 
 import threading
@@ -125,6 +127,13 @@ def _igw_attached(backend, vpc_id):
     return any(g.vpc is not None and g.vpc.id == vpc_id for g in backend.internet_gateways.values())
 
 
+def _tag_matches(resource, name, values):
+    """An EC2 tag filter as AWS applies it: any of the values matches."""
+    found = resource.get_filter_value(name)
+    found = found if isinstance(found, list) else [found]
+    return any(v in values for v in found if v is not None)
+
+
 # ------------------------------------------------------------------ patches
 def install():
     nat_gateways.NatGateway.state = property(_get_state, _set_state)
@@ -148,6 +157,17 @@ def install():
         return nat
 
     nat_gateways.NatGatewayBackend.create_nat_gateway = create_nat_gateway
+
+    original_describe = nat_gateways.NatGatewayBackend.describe_nat_gateways
+
+    def describe_nat_gateways(self, filters, nat_gateway_ids):
+        found = original_describe(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+                found = [n for n in found if _tag_matches(n, name, values)]
+        return found
+
+    nat_gateways.NatGatewayBackend.describe_nat_gateways = describe_nat_gateways
 
     original_response = nat_responses.NatGateways.create_nat_gateway
 

@@ -391,6 +391,18 @@ fn restore_replaces_the_create_and_is_refused_over_an_existing_cluster() {
     over.snapshot = Some(snapshot());
     assert!(refused(&a, &over).contains("unicorn-ui-db exists"));
 
+    // The same restore run again (up.sh's final pass, a rerun after a kill) is done, by
+    // identifier or by ARN, and plans no second restore.
+    let mut again = existing();
+    again.snapshot = Some(snapshot());
+    again.cluster.as_mut().unwrap().restored_from = Some(snapshot().id);
+    for named in [snapshot().id, snapshot().arn] {
+        let mut a = args();
+        a.restore_from_snapshot = Some(named);
+        let p = plan(&a, &again);
+        assert!(!p.changes.iter().any(|c| c.op == Op::RestoreCluster));
+    }
+
     let mut missing = fresh();
     missing.snapshot = None;
     assert!(refused(&a, &missing).contains("does not exist"));

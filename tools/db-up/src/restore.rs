@@ -63,6 +63,12 @@ pub async fn lookup(rds: &aws_sdk_rds::Client, id: &str) -> Result<Option<Snapsh
 /// Refusals for `--restore-from-snapshot ID`, from what observe found (before any write).
 pub fn check(id: &str, snapshot: Option<&Snapshot>, cluster: Option<&Cluster>) -> Result<()> {
     if let Some(c) = cluster {
+        // The same command run again (up.sh's final pass, a rerun after a kill): the cluster
+        // this snapshot was restored into is the restore done, not a conflict.
+        let named = id.rsplit("cluster-snapshot:").next().unwrap_or(id);
+        if c.restored_from.as_deref() == Some(named) {
+            return Ok(());
+        }
         return Err(Error::usage(format!(
             "Aurora cluster {} exists, so there is nothing to restore into; drop --restore-from-snapshot, or destroy the cluster first (db-up --destroy keeps a final snapshot)",
             c.id
