@@ -8,7 +8,7 @@ export STACK ?= stack.json
 ARGS ?=
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: help build emulator test demo demo-down up down plan bench fmt lint steps install status
+.PHONY: help build emulator test demo demo-down up down plan bench fmt lint steps install status logs exec rollback
 .DEFAULT_GOAL := help
 
 help: ## this list
@@ -24,6 +24,16 @@ build: ## build every tool and test (debug, one cargo invocation, locked depende
 
 status: build ## read-only health of the stack on $(STACK): resources, drift, database, service, pipeline, URL (exit 1: unhealthy)
 	@$(TARGET_DIR)/debug/stack-status --in "$(STACK)" $(ARGS)
+
+logs: build ## the service's log lines with their task ids (ARGS="--since 1h --follow --filter ERROR")
+	@$(TARGET_DIR)/debug/svc-ops --in "$(STACK)" logs $(ARGS)
+
+exec: build ## a shell in a running task through ECS Exec (ARGS="--command 'ls /app'")
+	@$(TARGET_DIR)/debug/svc-ops --in "$(STACK)" exec $(ARGS)
+
+rollback: build ## roll the service back to the previous task-definition revision (ARGS="--to 3") and save $(STACK)
+	@$(TARGET_DIR)/debug/svc-ops --in "$(STACK)" rollback $(ARGS) > "$(STACK).next" \
+	  && mv "$(STACK).next" "$(STACK)" || { status=$$?; rm -f "$(STACK).next"; exit $$status; }
 
 PREFIX ?= /usr/local
 # release builds by default; PROFILE=dev installs the debug build (no second build)

@@ -31,7 +31,15 @@ echo
 echo "What was created (from $STACK):"
 target/debug/stack-doc table "$STACK" | sed 's/^/  /'
 echo
-echo "Application URL: $url"
+# The URL serves the portal once the pipeline's first deploy runs; until then say what is
+# pending (stack-status names it: the pipeline's run, the service's tasks, the targets).
+if status="$(target/debug/stack-status --in "$STACK" 2>/dev/null)"; then
+  echo "Application URL: $url"
+else
+  echo "Application URL: $url (not serving yet; pending:)"
+  sed -n '/^UNHEALTHY:/,$p' <<<"$status" | tail -n +2
+  echo "  make status shows where it stands"
+fi
 echo
 echo "The emulator keeps running at $AWS_ENDPOINT_URL. Look around with, for example:"
 echo "  aws --endpoint-url $AWS_ENDPOINT_URL --region $AWS_REGION ecs describe-services --cluster core-infra --services backstage"

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 # "zero mutating calls" in a test also rules out Start*, Add*, Remove* and the like.
 READ_ONLY_PREFIXES = (
     "Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Discover",
-    "Check", "Simulate", "Validate", "Query", "Scan", "Poll",
+    "Check", "Simulate", "Validate", "Query", "Scan", "Poll", "Filter",
 )
 
 # The benchmark's rule (shared/bench/peer-terraform/count_calls.py), reported beside ours.

@@ -51,7 +51,8 @@ class Classification(unittest.TestCase):
     def test_mutating_is_every_action_not_known_read_only(self):
         for action in ("CreateVpc", "StartBuild", "AddTags", "RemoveTags", "UpdateService"):
             self.assertTrue(calls.is_mutating(action), action)
-        for action in ("DescribeVpcs", "GetSecretValue", "ListTasks", "HeadBucket", "BatchGetProjects"):
+        for action in ("DescribeVpcs", "GetSecretValue", "ListTasks", "HeadBucket", "BatchGetProjects",
+                       "FilterLogEvents"):
             self.assertFalse(calls.is_mutating(action), action)
         self.assertFalse(calls.is_bench_mutating("StartBuild"))
 

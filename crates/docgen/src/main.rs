@@ -22,6 +22,7 @@ fn commands() -> Vec<clap::Command> {
         kit::command::<pipeline_up::PipelineUp>(),
         stack_run::command(),
         stack_status::command(),
+        svc_ops::command(),
         task_exec::command(),
         stackdoc::cli::command(),
     ]

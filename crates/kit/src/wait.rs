@@ -24,13 +24,29 @@ const FIRST_INTERVAL: Duration = Duration::from_millis(200);
 const MAX_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Poll `check` until it is ready, the run's `--timeout` passes (exit 3), or it fails.
-pub async fn until<T, F, Fut>(cx: &Cx, what: &str, mut check: F) -> Result<T>
+pub async fn until<T, F, Fut>(cx: &Cx, what: &str, check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>>>,
+{
+    until_deadline(cx.tool, cx.deadline, cx.common.quiet, what, check).await
+}
+
+/// [`until`] for a tool that is not a step (no [`Cx`]): its name for the progress lines, its
+/// deadline, and whether it is quiet.
+pub async fn until_deadline<T, F, Fut>(
+    tool: &'static str,
+    deadline: Instant,
+    quiet: bool,
+    what: &str,
+    mut check: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>>>,
 {
     let started = Instant::now();
-    let progress = Progress::start(cx, what);
+    let progress = Progress::start(tool, quiet, what);
     let mut interval = FIRST_INTERVAL;
     let mut last_state = String::new();
     loop {
@@ -51,14 +67,14 @@ where
             }
         }
         let now = Instant::now();
-        if now >= cx.deadline {
+        if now >= deadline {
             progress.abandon();
             return Err(Error::timeout(format!(
                 "timed out after {} waiting for {what} (last state: {last_state}); rerun the same command to keep waiting, or raise --timeout",
                 human(started.elapsed())
             )));
         }
-        tokio::time::sleep(interval.min(cx.deadline - now)).await;
+        tokio::time::sleep(interval.min(deadline - now)).await;
         interval = (interval * 3 / 2).min(MAX_INTERVAL);
     }
 }
@@ -125,24 +141,19 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(cx: &Cx, what: &str) -> Progress {
-        let quiet = cx.common.quiet;
+    fn start(tool: &'static str, quiet: bool, what: &str) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
                     .expect("valid template"),
             );
-            bar.set_prefix(cx.tool);
+            bar.set_prefix(tool);
             bar.set_message(format!("waiting for {what}"));
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Progress {
-            tool: cx.tool,
-            bar,
-            quiet,
-        }
+        Progress { tool, bar, quiet }
     }
 
     fn state(&self, line: &str) {
