@@ -48,6 +48,7 @@ fn make_install_puts_every_tool_its_completions_and_a_rendering_man_page_under_p
         "stack-run",
         "stack-status",
         "task-exec",
+        "svc-ops",
         "stack-doc",
     ] {
         assert!(bins.iter().any(|b| b == tool), "{tool} not in {bins:?}");
