@@ -11,7 +11,7 @@ if [[ "${1:-}" == "down" ]]; then
   if scripts/emulator.sh url >/dev/null 2>&1; then
     eval "$(scripts/emulator.sh env)"
     if [[ -s "$STACK" ]]; then
-      DB_ARGS="--skip-final-snapshot" SVC_ARGS="--delete-logs" \
+      DB_ARGS="--skip-final-snapshot" SVC_ARGS="--delete-logs" PIPELINE_ARGS="--delete-logs" \
       SECRETS_ARGS="--force-delete-without-recovery" scripts/down.sh
     fi
   fi

@@ -115,7 +115,8 @@ fn two_apps_in_one_account_keep_disjoint_secrets_and_parameters_and_one_teardown
     second.ok(
         second
             .script("scripts/down.sh")
-            .env("SVC_ARGS", "--delete-logs"),
+            .env("SVC_ARGS", "--delete-logs")
+            .env("PIPELINE_ARGS", "--delete-logs"),
         "down.sh",
     );
     let left = second.leftovers();

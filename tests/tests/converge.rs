@@ -71,6 +71,7 @@ impl Stack {
     fn down_cmd(&self) -> testkit::Tool {
         self.script("scripts/down.sh")
             .env("SVC_ARGS", "--delete-logs")
+            .env("PIPELINE_ARGS", "--delete-logs")
     }
 
     fn down(&self) -> testkit::Output {

@@ -312,6 +312,7 @@ fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_
     let out = stack
         .script("scripts/down.sh")
         .env("SVC_ARGS", "--delete-logs")
+        .env("PIPELINE_ARGS", "--delete-logs")
         .run();
     assert_eq!(out.code, 0, "down.sh failed:\n{}", out.stderr);
     let after = stack.doc();

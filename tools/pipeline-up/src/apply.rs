@@ -1,5 +1,6 @@
-//! Carry out the plan: independent resources side by side (bucket, topic, the build role then
-//! the project, the pipeline role), then the pipeline, then the notification rule on it.
+//! Carry out the plan: independent resources side by side (bucket, topic, the builds' log
+//! group, the build role then the project, the pipeline role), then the pipeline (whose first
+//! run starts the first build), then the notification rule on it.
 //!
 //! Every create is safe to repeat: a create answered "already exists" (the SDK's retry of a
 //! call whose first answer was lost, or a rerun after a kill) is success when what exists is
@@ -30,6 +31,7 @@ pub async fn run(cx: &Cx, now: &Observed, plan: Plan<Op>) -> Result<Pipeline> {
     let build_role_op = find(|op| matches!(op, Op::Role { build: true, .. }));
     let pipeline_role_op = find(|op| matches!(op, Op::Role { build: false, .. }));
     let project_op = find(|op| matches!(op, Op::Project { .. }));
+    let logs_op = find(|op| matches!(op, Op::BuildLogs { .. }));
     let pipeline_op = find(|op| matches!(op, Op::Pipeline { .. }));
     let rule_op = find(|op| matches!(op, Op::Rule { .. }));
 
@@ -47,6 +49,17 @@ pub async fn run(cx: &Cx, now: &Observed, plan: Plan<Op>) -> Result<Pipeline> {
                 Some(Op::Topic { create }) => ensure_topic(cx, &c, d, *create).await,
                 _ => Ok(()),
             }
+        },
+        async {
+            if let Some(Op::BuildLogs { create, retention }) = logs_op {
+                if *create {
+                    log_groups::create(cx, &c.logs, &n.log_group).await?;
+                }
+                if *retention {
+                    log_groups::put_retention(&c.logs, &n.log_group, d.log_retention_days).await?;
+                }
+            }
+            Ok(())
         },
         async {
             if let Some(op) = build_role_op {

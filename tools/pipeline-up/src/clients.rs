@@ -12,6 +12,7 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// For `--run` / `--wait`: the rollout the pipeline's deploy starts.
     pub ecs: aws_sdk_ecs::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Clients {
@@ -30,6 +31,7 @@ impl Clients {
             codestar: aws_sdk_codestarnotifications::Client::new(&cx.sdk),
             secrets: aws_sdk_secretsmanager::Client::new(&cx.sdk),
             ecs: aws_sdk_ecs::Client::new(&cx.sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&cx.sdk),
         }
     }
 }

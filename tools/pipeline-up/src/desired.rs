@@ -88,6 +88,8 @@ pub struct Desired {
     pub cluster: String,
     pub service: String,
     pub url: String,
+    /// Days the builds' log group keeps its logs.
+    pub log_retention_days: i32,
 }
 
 /// What pipeline-up needs from the steps before it, and nothing more: the ECR repository the
@@ -391,6 +393,7 @@ pub fn desired(
         cluster: up.cluster_name.clone(),
         service: up.service_name.clone(),
         url: up.url.clone(),
+        log_retention_days: args.build_log_retention_days,
     })
 }
 

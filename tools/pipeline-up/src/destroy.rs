@@ -1,5 +1,6 @@
 //! `--destroy`: the notification rule, then the pipeline and the project, then the roles, the
-//! topic and the bucket (emptied first, every version, unless `--keep-artifacts`). Only what
+//! topic, the bucket (emptied first, every version, unless `--keep-artifacts`) and, with
+//! `--delete-logs`, the builds' log group. Only what
 //! carries this app's pipeline tags is deleted; anything else with these names is left in
 //! place. Everything is found by its deterministic name ([`Names`]), so it needs no section
 //! but the identity, resumes after a failure at any point, and is a no-op (exit 0) on what is
@@ -7,6 +8,7 @@
 
 use kit::{AwsContext, Cx, Result};
 
+use crate::Args;
 use crate::bucket;
 use crate::clients::Clients;
 use crate::names::Names;
@@ -23,7 +25,8 @@ fn left(what: &str, owner: &Owner, app: &str) {
     }
 }
 
-pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
+pub async fn run(cx: &Cx, n: &Names, args: &Args) -> Result<()> {
+    let keep_artifacts = args.keep_artifacts;
     let c = Clients::new(cx);
     // Every read first, side by side.
     let (rule, pipeline, project, topic, found_bucket) = futures::try_join!(
@@ -101,8 +104,10 @@ pub async fn run(cx: &Cx, n: &Names, keep_artifacts: bool) -> Result<()> {
         },
     )?;
 
-    // The pipeline no longer writes artifacts, publishes, or assumes its roles.
+    // The pipeline no longer writes artifacts, publishes, or assumes its roles, and no build
+    // writes logs.
     futures::try_join!(
+        log_groups::destroy(cx, &c.logs, &n.log_group, args.delete_logs),
         delete_role(cx, &c, &n.build_role),
         delete_role(cx, &c, &n.pipeline_role),
         async {

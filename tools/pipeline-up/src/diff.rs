@@ -188,6 +188,29 @@ pub fn plan_of(now: &Observed, app: &str, role_planned: bool) -> Result<Plan<Op>
         }
     }
 
+    // The builds' log group. One CodeBuild made (an older stack) is taken over as it stands.
+    let resource = format!("log group {}", n.log_group);
+    match &now.build_logs {
+        None => plan.create(
+            resource,
+            Op::BuildLogs {
+                create: true,
+                retention: true,
+            },
+        ),
+        Some(g) => match log_groups::retention_drift(g, d.log_retention_days) {
+            Some(drift) => plan.update(
+                resource,
+                vec![drift],
+                Op::BuildLogs {
+                    create: false,
+                    retention: true,
+                },
+            ),
+            None => plan.unchanged(resource, Op::Keep),
+        },
+    }
+
     // Project.
     let resource = format!("CodeBuild project {}", n.project);
     match &now.project {

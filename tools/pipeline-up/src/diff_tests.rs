@@ -14,6 +14,7 @@ fn args() -> Args {
         repo_name: Some("backstage-app".into()),
         branch: "main".into(),
         buildspec: "templates/buildspec.yml".into(),
+        build_log_retention_days: 30,
         ..Args::default()
     }
 }
@@ -57,6 +58,7 @@ fn fresh(args: &Args) -> Observed {
         project: None,
         pipeline: None,
         rule: None,
+        build_logs: None,
         codestar_role: true,
         token_current: Some("v1".into()),
         token_recorded: None,
@@ -96,6 +98,9 @@ fn applied(args: &Args) -> Observed {
         owner: Owner::Us,
         settings: rule_settings(&d),
     });
+    now.build_logs = Some(log_groups::LogGroup {
+        retention: Some(30),
+    });
     now.token_recorded = Some("v1".into());
     now
 }
@@ -111,6 +116,7 @@ fn words(plan: &Plan<Op>) -> Vec<(String, &'static str)> {
                 "IAM" if c.resource.ends_with("-codebuild") => "build role",
                 "IAM" => "pipeline role",
                 "CodeBuild" => "project",
+                "log" => "build logs",
                 "notification" => "rule",
                 other => other,
             };
@@ -152,7 +158,7 @@ fn op_of<'a>(plan: &'a Plan<Op>, resource_start: &str) -> &'a Op {
 }
 
 #[test]
-fn nothing_there_creates_all_seven() {
+fn nothing_there_creates_all_eight() {
     let plan = plan_of(&fresh(&args()), APP, false).unwrap();
     assert_eq!(
         words(&plan),
@@ -161,6 +167,7 @@ fn nothing_there_creates_all_seven() {
             ("topic".to_owned(), "create"),
             ("build role".to_owned(), "create"),
             ("pipeline role".to_owned(), "create"),
+            ("build logs".to_owned(), "create"),
             ("project".to_owned(), "create"),
             ("pipeline".to_owned(), "create"),
             ("rule".to_owned(), "create"),
@@ -189,7 +196,7 @@ fn a_rerun_with_what_exists_changes_nothing() {
     ] {
         let plan = plan_of(&applied(&args), APP, false).unwrap();
         assert!(!plan.has_work(), "{:?}", plan.lines());
-        assert_eq!(plan.changes.len(), 7);
+        assert_eq!(plan.changes.len(), 8);
     }
 }
 
@@ -272,6 +279,26 @@ fn each_drift_is_one_update_naming_the_field() {
             },
         ),
         (
+            "build logs retention changed by hand",
+            |o| o.build_logs.as_mut().unwrap().retention = Some(7),
+            "build logs",
+            "retention_days: 7 → 30",
+            Op::BuildLogs {
+                create: false,
+                retention: true,
+            },
+        ),
+        (
+            "build logs made by CodeBuild (an older stack): never expiring",
+            |o| o.build_logs.as_mut().unwrap().retention = None,
+            "build logs",
+            "retention_days: never expire → 30",
+            Op::BuildLogs {
+                create: false,
+                retention: true,
+            },
+        ),
+        (
             "project image changed by hand",
             |o| {
                 o.project.as_mut().unwrap().settings["environment"]["image"] =
@@ -334,6 +361,7 @@ fn each_missing_resource_is_one_create() {
         ("topic", |o| o.topic = None),
         ("build role", |o| o.build_role = None),
         ("pipeline role", |o| o.pipeline_role = None),
+        ("build logs", |o| o.build_logs = None),
         ("project", |o| o.project = None),
         ("pipeline", |o| o.pipeline = None),
         ("rule", |o| o.rule = None),

@@ -61,9 +61,15 @@ pub struct Args {
     /// starts) and the ECS rollout it deploys, without starting one
     #[arg(long, conflicts_with_all = ["no_wait", "plan", "plan_json", "destroy"], help_heading = "Pipeline runs")]
     pub wait: bool,
+    /// Days CloudWatch Logs keeps the builds' logs (the CodeBuild project's log group)
+    #[arg(long, default_value_t = 30, value_name = "DAYS", help_heading = kit::SETTINGS)]
+    pub build_log_retention_days: i32,
     /// With --destroy: keep the artifact bucket and its contents
     #[arg(long)]
     pub keep_artifacts: bool,
+    /// With --destroy: also delete the builds' log group and its logs
+    #[arg(long)]
+    pub delete_logs: bool,
 }
 
 /// What exists now, next to what should.
@@ -77,6 +83,8 @@ pub struct Observed {
     pub project: Option<Found>,
     pub pipeline: Option<FoundPipeline>,
     pub rule: Option<FoundRule>,
+    /// The builds' log group.
+    pub build_logs: Option<log_groups::LogGroup>,
     /// Whether the account has the CodeStar Notifications service-linked role (only looked up
     /// when the rule must be made or changed; true otherwise).
     pub codestar_role: bool,
@@ -116,6 +124,12 @@ pub enum Op {
         trust: bool,
         policy: bool,
     },
+    /// The builds' log group, made before the project so that CodeBuild does not make it
+    /// untagged and never expiring.
+    BuildLogs {
+        create: bool,
+        retention: bool,
+    },
     Project {
         create: bool,
     },
@@ -146,6 +160,7 @@ impl Step for PipelineUp {
         }
         check_branch(&args.branch)?;
         check_buildspec(&args.buildspec)?;
+        log_groups::check_retention("--build-log-retention-days", args.build_log_retention_days)?;
         if let Some(arn) = &args.connection_arn {
             check_connection_arn(arn)?;
         }
@@ -176,7 +191,7 @@ impl Step for PipelineUp {
 
     async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         let names = Names::new(&cx.app, &cx.account, &cx.region);
-        destroy::run(cx, &names, args.keep_artifacts).await
+        destroy::run(cx, &names, args).await
     }
 }
 

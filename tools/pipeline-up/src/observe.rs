@@ -99,7 +99,17 @@ pub async fn run(cx: &Cx, args: &Args) -> Result<Observed> {
     let rule_recorded = recorded("notification_rule_arn");
     let c = Clients::new(cx);
     let n = &d.n;
-    let (bucket, topic, build_role, pipeline_role, project, pipeline, rule, token_current) = futures::try_join!(
+    let (
+        bucket,
+        topic,
+        build_role,
+        pipeline_role,
+        project,
+        pipeline,
+        rule,
+        token_current,
+        build_logs,
+    ) = futures::try_join!(
         bucket::observe(cx, &c, n),
         topic(cx, &c, n),
         role(cx, &c, &n.build_role),
@@ -117,6 +127,7 @@ pub async fn run(cx: &Cx, args: &Args) -> Result<Observed> {
             Ok::<_, Error>((rule, role))
         },
         token_version(&c, &d),
+        log_groups::find(&c.logs, &n.log_group),
     )?;
     let (rule, codestar_role) = rule;
     Ok(Observed {
@@ -128,6 +139,7 @@ pub async fn run(cx: &Cx, args: &Args) -> Result<Observed> {
         project,
         pipeline,
         rule,
+        build_logs,
         codestar_role,
         token_current,
         token_recorded,

@@ -395,7 +395,7 @@ fn a_rerun_makes_zero_mutating_calls_with_the_masked_token_in_play() {
     out.ok();
     assert!(
         out.stderr
-            .contains("plan: 0 to create, 0 to update, 0 to delete, 7 unchanged"),
+            .contains("plan: 0 to create, 0 to update, 0 to delete, 8 unchanged"),
         "{}",
         out.stderr
     );
@@ -409,7 +409,7 @@ fn plan_reports_what_would_change_with_read_only_calls() {
     let out = pipeline_up(&emu).arg("--plan").doc(&doc).run();
     let planned = out.ok();
     emu.calls_since(mark).assert_no_mutations();
-    assert!(out.stderr.contains("7 to create"), "{}", out.stderr);
+    assert!(out.stderr.contains("8 to create"), "{}", out.stderr);
     assert_eq!(planned["pipeline"]["planned"], true);
     assert_eq!(
         planned["pipeline"]["pipeline_arn"],
@@ -875,4 +875,94 @@ fn the_emulator_serves_the_notification_rule_api() {
         let listed = cs.list_notification_rules().send().await.unwrap();
         assert!(listed.notification_rules().is_empty());
     });
+}
+
+/// The builds' log group (`/aws/codebuild/<project>`), by an independent describe: made by
+/// pipeline-up before the project, tagged as the step's, with the remembered retention; one
+/// CodeBuild made untagged and never expiring (an older stack) gets the retention; `--destroy`
+/// keeps it and says how to delete it; `--destroy --delete-logs` deletes it.
+#[test]
+fn the_builds_log_group_is_made_with_a_retention_and_deleted_only_with_delete_logs() {
+    let emu = Emulator::start();
+    let doc = stack(&emu);
+    let group = format!("/aws/codebuild/codebuild-{APP}");
+    let logs = testkit::logs::Client::new(&emu.sdk());
+    let describe = || {
+        emu.block_on(
+            logs.describe_log_groups()
+                .log_group_name_prefix(&group)
+                .send(),
+        )
+        .unwrap()
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group.as_str()))
+        .cloned()
+    };
+    let tags = || {
+        emu.block_on(
+            logs.list_tags_for_resource()
+                .resource_arn(format!(
+                    "arn:aws:logs:{}:123456789012:log-group:{group}",
+                    testkit::REGION
+                ))
+                .send(),
+        )
+        .unwrap()
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+    };
+
+    let after = pipeline_up(&emu)
+        .args(["--build-log-retention-days", "14"])
+        .doc(&doc)
+        .run()
+        .ok();
+    let made = describe().expect("the builds' log group exists");
+    assert_eq!(made.retention_in_days(), Some(14));
+    let t = tags();
+    assert_eq!(t.get("stagehand:app").map(String::as_str), Some(APP));
+    assert_eq!(
+        t.get("stagehand:step").map(String::as_str),
+        Some("pipeline")
+    );
+    assert_eq!(
+        after["pipeline"]["settings"]["build-log-retention-days"], "14",
+        "the retention is remembered"
+    );
+    let mark = emu.mark();
+    let after = pipeline_up(&emu).doc(&after).run().ok();
+    emu.calls_since(mark).assert_no_mutations();
+
+    // Never expiring, as CodeBuild makes it: the rerun puts the remembered retention back.
+    emu.block_on(logs.delete_retention_policy().log_group_name(&group).send())
+        .unwrap();
+    let out = pipeline_up(&emu).arg("--plan").doc(&after).run();
+    out.ok();
+    assert!(
+        out.stderr.contains("retention_days: never expire → 14"),
+        "{}",
+        out.stderr
+    );
+    pipeline_up(&emu).doc(&after).run().ok();
+    assert_eq!(describe().unwrap().retention_in_days(), Some(14));
+
+    // --destroy keeps the logs and says so; --delete-logs deletes them.
+    let out = pipeline_up(&emu).arg("--destroy").doc(&after).run();
+    let gone = out.ok();
+    assert!(describe().is_some(), "kept without --delete-logs");
+    assert!(
+        out.stderr.contains(&format!(
+            "log group {group} is kept with its logs; pass --delete-logs"
+        )),
+        "{}",
+        out.stderr
+    );
+    pipeline_up(&emu)
+        .args(["--destroy", "--delete-logs"])
+        .doc(&gone)
+        .run()
+        .ok();
+    assert!(describe().is_none(), "deleted with --delete-logs");
 }

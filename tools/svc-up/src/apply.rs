@@ -165,29 +165,10 @@ async fn run_independent(
         }
         Op::LogGroup { create, retention } => {
             if *create {
-                let made = c
-                    .logs
-                    .create_log_group()
-                    .log_group_name(&n.log_group)
-                    .set_tags(Some(cx.tags().clone().into_iter().collect()))
-                    .send()
-                    .await
-                    .created(format!("creating log group {}", n.log_group))?;
-                if made.is_some() {
-                    kit::info!("created log group {}", n.log_group);
-                }
+                log_groups::create(cx, &c.logs, &n.log_group).await?;
             }
             if *retention {
-                c.logs
-                    .put_retention_policy()
-                    .log_group_name(&n.log_group)
-                    .retention_in_days(args.log_retention_days)
-                    .send()
-                    .await
-                    .ctx(format!(
-                        "setting the retention of log group {}",
-                        n.log_group
-                    ))?;
+                log_groups::put_retention(&c.logs, &n.log_group, args.log_retention_days).await?;
             }
             Ok(Made::Nothing)
         }

@@ -324,12 +324,6 @@ pub fn check_fargate(cpu: u32, memory: u32) -> Result<(), String> {
     ))
 }
 
-/// CloudWatch Logs' allowed retention periods.
-pub const RETENTION_DAYS: &[i32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,7 +56,7 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         delete_cloudmap(cx, &c, &hints, &n),
         iam_roles::delete_owned(cx, &c.iam, &n.exec_role),
         iam_roles::delete_owned(cx, &c.iam, &n.task_role),
-        delete_log_group(cx, &c, args, &n),
+        log_groups::destroy(cx, &c.logs, &n.log_group, args.delete_logs),
         async {
             if repo_owned
                 && c.ecr
@@ -485,52 +485,4 @@ async fn task_groups(
         groups.extend(security_groups::get(&c.ec2, id).await?);
     }
     Ok(groups)
-}
-
-async fn delete_log_group(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Result<()> {
-    if crate::observe::find_log_group(&c.logs, &n.log_group)
-        .await?
-        .is_none()
-    {
-        return Ok(());
-    }
-    if !args.delete_logs {
-        kit::info!(
-            "log group {} is kept with its logs; pass --delete-logs to delete it",
-            n.log_group
-        );
-        return Ok(());
-    }
-    let arn = crate::names::Place::of(cx).log_group_arn(&n.log_group);
-    let tags = c
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .found(format!("reading the tags of log group {}", n.log_group))?;
-    let owned = tags
-        .as_ref()
-        .and_then(|t| t.tags())
-        .is_some_and(|t| cx.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
-    if !owned {
-        if tags.is_some() {
-            kit::warn!(
-                "log group {} was not created by svc-up for app {}: left in place",
-                n.log_group,
-                cx.app
-            );
-        }
-        return Ok(());
-    }
-    if c.logs
-        .delete_log_group()
-        .log_group_name(&n.log_group)
-        .send()
-        .await
-        .deleted(format!("deleting log group {}", n.log_group))?
-    {
-        kit::info!("deleted log group {}", n.log_group);
-    }
-    Ok(())
 }

@@ -216,20 +216,17 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
                 retention: true,
             },
         ),
-        Some(g) if g.retention != Some(args.log_retention_days) => plan.update(
-            res,
-            vec![field(
-                "retention_days",
-                g.retention
-                    .map_or_else(|| "never expire".into(), |d| d.to_string()),
-                args.log_retention_days,
-            )],
-            Op::LogGroup {
-                create: false,
-                retention: true,
-            },
-        ),
-        Some(_) => plan.unchanged(res, Op::Keep),
+        Some(g) => match log_groups::retention_drift(g, args.log_retention_days) {
+            Some(drift) => plan.update(
+                res,
+                vec![drift],
+                Op::LogGroup {
+                    create: false,
+                    retention: true,
+                },
+            ),
+            None => plan.unchanged(res, Op::Keep),
+        },
     }
 
     // Roles

@@ -146,17 +146,7 @@ impl Step for SvcUp {
                 args.desired_count
             )));
         }
-        if !desired::RETENTION_DAYS.contains(&args.log_retention_days) {
-            return Err(Error::usage(format!(
-                "--log-retention-days {} is not a CloudWatch Logs retention; use one of {}",
-                args.log_retention_days,
-                desired::RETENTION_DAYS
-                    .iter()
-                    .map(i32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        log_groups::check_retention("--log-retention-days", args.log_retention_days)?;
         if !(0..=2_147_483_647).contains(&args.health_check_grace_period) {
             return Err(Error::usage(format!(
                 "--health-check-grace-period {} must be 0 or more seconds",

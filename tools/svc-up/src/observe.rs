@@ -24,10 +24,7 @@ pub struct Repo {
     pub tags: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct LogGroup {
-    pub retention: Option<i32>,
-}
+pub use log_groups::LogGroup;
 
 #[derive(Debug, Clone)]
 pub struct CloudMapService {
@@ -118,7 +115,7 @@ pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
         });
     let (repo, log_group, exec_role, task_role, sg, cloudmap, latest, service, secret_versions) = futures::try_join!(
         find_repo(&c.ecr, &n.repo),
-        find_log_group(&c.logs, &n.log_group),
+        log_groups::find(&c.logs, &n.log_group),
         iam_roles::find(&c.iam, &exec_want),
         iam_roles::find(&c.iam, &task_want),
         find_sg(&c.ec2, &inputs, &n.sg),
@@ -222,25 +219,6 @@ pub async fn find_repo(ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Option<R
             })
             .unwrap_or_default(),
     }))
-}
-
-pub async fn find_log_group(
-    logs: &aws_sdk_cloudwatchlogs::Client,
-    name: &str,
-) -> Result<Option<LogGroup>> {
-    let out = logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .ctx(format!("describing log group {name}"))?;
-    Ok(out
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-        .map(|g| LogGroup {
-            retention: g.retention_in_days(),
-        }))
 }
 
 async fn find_sg(ec2: &aws_sdk_ec2::Client, inputs: &Inputs, name: &str) -> Result<Option<Group>> {
