@@ -404,17 +404,29 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
             "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
         )));
     }
-    let identity = aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .ctx("reading the caller identity (STS GetCallerIdentity); check your AWS credentials")?;
-    let account = identity.account().unwrap_or_default().to_owned();
-    if let Some(doc_account) = doc.account().filter(|a| *a != account) {
-        return Err(Error::usage(format!(
-            "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
-        )));
-    }
+    // Whose credentials these are. On a document that names its account (every rerun) the
+    // question runs side by side with observe's reads, which are read-only and are dropped
+    // when the answer disagrees: one round trip less before the plan. Otherwise (a new
+    // document, --destroy, which writes) the answer comes first.
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    let doc_account = doc.account().map(str::to_owned);
+    let caller = async move {
+        let identity = sts.get_caller_identity().send().await.ctx(
+            "reading the caller identity (STS GetCallerIdentity); check your AWS credentials",
+        )?;
+        let account = identity.account().unwrap_or_default().to_owned();
+        if let Some(doc_account) = doc_account.filter(|a| *a != account) {
+            return Err(Error::usage(format!(
+                "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
+            )));
+        }
+        Ok(account)
+    };
+    let known = doc.account().filter(|_| !common.destroy).map(str::to_owned);
+    let (account, caller) = match known {
+        Some(account) => (account, Some(caller)),
+        None => (caller.await?, None),
+    };
     doc.set_app(&app);
     doc.set_region(&region);
     doc.set_account(&account);
@@ -443,7 +455,14 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
         doc.remove(section);
         return Ok(doc);
     }
-    let observed = S::observe(&cx, &args).await?;
+    let observed = match caller {
+        Some(caller) => {
+            let (who, observed) = futures::join!(caller, S::observe(&cx, &args));
+            who?;
+            observed?
+        }
+        None => S::observe(&cx, &args).await?,
+    };
     let plan = S::diff(&cx, &args, &observed)?;
     let recorded = S::settings(&cx, &args, &observed);
     if cx.plan_only() {

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::progress::Progress;
 
@@ -18,6 +18,75 @@ pub struct Ran {
 impl Ran {
     pub fn ok(&self) -> bool {
         self.code == 0
+    }
+}
+
+/// A tool run whose stderr was kept, to be shown later (or never: a plan made on a guess
+/// about its input that turned out wrong).
+pub struct Buffered {
+    pub ran: Ran,
+    pub stderr: Vec<String>,
+    pub took: Duration,
+}
+
+impl Buffered {
+    /// Show what it printed and how it ended, as [`run`] would have while it ran.
+    pub fn show(&self, tool: &str, progress: &Progress) {
+        for line in &self.stderr {
+            progress.line(line);
+        }
+        let how = if self.ran.ok() { "done" } else { "failed" };
+        progress.say(&format!(
+            "{tool} {how} in {}",
+            crate::progress::human(self.took)
+        ));
+    }
+}
+
+/// Run `bin/tool args…` with `input` on stdin, keeping its stderr.
+pub fn run_buffered(bin: &Path, tool: &str, args: &[String], input: &str) -> Buffered {
+    let started = Instant::now();
+    let path = bin.join(tool);
+    let out = Command::new(&path)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            let input = input.to_owned();
+            let writer = std::thread::spawn(move || {
+                let _ = stdin.write_all(input.as_bytes());
+            });
+            let out = child.wait_with_output();
+            let _ = writer.join();
+            out
+        });
+    let took = started.elapsed();
+    match out {
+        Ok(out) => Buffered {
+            ran: Ran {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            },
+            stderr: String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            took,
+        },
+        Err(e) => Buffered {
+            ran: Ran {
+                code: 2,
+                stdout: String::new(),
+            },
+            stderr: vec![format!(
+                "{tool}: error: cannot run {}: {e}; run 'make build' (or set STAGEHAND_BIN)",
+                path.display()
+            )],
+            took,
+        },
     }
 }
 

@@ -16,6 +16,7 @@
 //! $STAGEHAND_BIN. stderr carries progress; stdout only what a script prints (up: the URL).
 
 mod child;
+mod plan;
 mod progress;
 mod run;
 pub mod table;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use stackdoc::Doc;
 
 use crate::child::{self, Ran};
+use crate::plan::plan_chain;
 use crate::progress::Progress;
 use crate::table::{self, StepDef};
 use crate::{Env, confirm, interactive};
@@ -20,7 +21,7 @@ pub struct Fail {
 }
 
 impl Fail {
-    fn new(code: i32, message: impl Into<String>) -> Fail {
+    pub(crate) fn new(code: i32, message: impl Into<String>) -> Fail {
         Fail {
             code: u8::try_from(code).ok().filter(|c| *c != 0).unwrap_or(1),
             message: message.into(),
@@ -60,7 +61,7 @@ fn save(stack: &Path, doc: &Doc) -> Result<()> {
 
 /// Join a step's output into the stack's document: its own section, and the identity it
 /// established (app, region, account, tags), which must agree with what is there.
-fn join(master: &mut Doc, step: &StepDef, ran: &Ran) -> std::result::Result<(), String> {
+pub(crate) fn join(master: &mut Doc, step: &StepDef, ran: &Ran) -> std::result::Result<(), String> {
     let out = Doc::parse(&ran.stdout)
         .map_err(|e| format!("{}'s output is not a stack document ({e})", step.tool))?;
     if ran.stdout.trim().is_empty() {
@@ -96,7 +97,12 @@ fn join(master: &mut Doc, step: &StepDef, ran: &Ran) -> std::result::Result<(), 
     Ok(())
 }
 
-fn args_for(step: &StepDef, mode: &[&str], chain: bool, extra: &[String]) -> Vec<String> {
+pub(crate) fn args_for(
+    step: &StepDef,
+    mode: &[&str],
+    chain: bool,
+    extra: &[String],
+) -> Vec<String> {
     let mut args: Vec<String> = mode.iter().map(|s| (*s).to_owned()).collect();
     args.extend(step.flags.iter().cloned());
     if chain {
@@ -108,71 +114,6 @@ fn args_for(step: &StepDef, mode: &[&str], chain: bool, extra: &[String]) -> Vec
 }
 
 // ------------------------------------------------------------------ plan
-
-/// The plan of the whole chain, summed up.
-#[derive(Debug, Default)]
-pub struct Planned {
-    pub create: u64,
-    pub update: u64,
-    pub delete: u64,
-    pub unchanged: u64,
-    /// The planned document the last step wrote.
-    pub doc: String,
-}
-
-impl Planned {
-    pub fn has_work(&self) -> bool {
-        self.create + self.update + self.delete > 0
-    }
-    pub fn line(&self) -> String {
-        format!(
-            "plan: {} to create, {} to update, {} to delete, {} unchanged",
-            self.create, self.update, self.delete, self.unchanged
-        )
-    }
-}
-
-/// Every step's `--plan` in order, each from the document the previous one planned; the
-/// counts come from each step's `--plan-json`.
-fn plan_chain(env: &Env, steps: &[StepDef], start: &Doc, progress: &Progress) -> Result<Planned> {
-    let dir = std::env::temp_dir().join(format!("stack-run-plan-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Fail::new(1, format!("cannot make {}: {e}", dir.display())))?;
-    let result = (|| {
-        let mut planned = Planned {
-            doc: start.to_pretty(),
-            ..Planned::default()
-        };
-        for step in steps {
-            let json_path = dir.join(format!("{}.json", step.tool));
-            let json_arg = json_path.to_string_lossy().into_owned();
-            let args = args_for(step, &["--plan", "--plan-json", &json_arg], false, &[]);
-            let ran = child::run(&env.bin, &step.tool, &args, &planned.doc, progress);
-            if !ran.ok() {
-                return Err(Fail::new(
-                    ran.code,
-                    format!(
-                        "{} --plan failed (exit {}); nothing was changed",
-                        step.tool, ran.code
-                    ),
-                ));
-            }
-            let plan: Value = std::fs::read_to_string(&json_path)
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .ok_or_else(|| Fail::new(1, format!("{} wrote no --plan-json", step.tool)))?;
-            let n = |k: &str| plan["summary"][k].as_u64().unwrap_or(0);
-            planned.create += n("create");
-            planned.update += n("update");
-            planned.delete += n("delete");
-            planned.unchanged += n("unchanged");
-            planned.doc = ran.stdout;
-        }
-        Ok(planned)
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
 
 pub fn plan(env: &Env, steps: &[StepDef]) -> Result<()> {
     let progress = Progress::new("plan");
