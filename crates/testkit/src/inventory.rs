@@ -71,6 +71,18 @@ impl Found<'_> {
     }
 }
 
+/// `$read` (the calls that read one resource's tags) only for an app's inventory; none
+/// otherwise.
+macro_rules! read_tags {
+    ($found:expr, $read:expr) => {
+        if $found.by_app() {
+            $read
+        } else {
+            Default::default()
+        }
+    };
+}
+
 /// EC2's tags in the shape [`Found::add`] takes.
 fn ec2_tags(tags: &[crate::ec2::types::Tag]) -> impl Iterator<Item = (Option<&str>, Option<&str>)> {
     tags.iter().map(|t| (t.key(), t.value()))
@@ -202,7 +214,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .map(|s| ("cloud map service", s.id(), s.arn())),
             );
         for (kind, id, arn) in cloud_map {
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 let out = sd
                     .list_tags_for_resource()
                     .resource_arn(arn.unwrap_or_default())
@@ -212,10 +224,8 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                 out.tags()
                     .iter()
                     .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+                    .collect::<Vec<_>>()
+            });
             f.add(
                 kind,
                 id,
@@ -246,7 +256,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
         }
         let subnet_groups = rds.describe_db_subnet_groups().send().await.unwrap();
         for g in subnet_groups.db_subnet_groups() {
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 rds.list_tags_for_resource()
                     .resource_name(g.db_subnet_group_arn().unwrap_or_default())
                     .send()
@@ -254,9 +264,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .unwrap()
                     .tag_list()
                     .to_vec()
-            } else {
-                Vec::new()
-            };
+            });
             let tags = tags.iter().map(|t| (t.key(), t.value()));
             f.add("db subnet group", g.db_subnet_group_name(), tags);
         }
@@ -320,7 +328,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
             ));
         }
         for (kind, arn) in arns {
-            let tags = if f.by_app() {
+            let tags: Vec<_> = read_tags!(f, {
                 let out = elb
                     .describe_tags()
                     .resource_arns(&arn)
@@ -332,9 +340,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .flat_map(|d| d.tags())
                     .cloned()
                     .collect()
-            } else {
-                Vec::new()
-            };
+            });
             f.add(kind, Some(&arn), tags.iter().map(|t| (t.key(), t.value())));
         }
 
@@ -346,7 +352,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
             .unwrap()
             .repositories()
         {
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 ecr.list_tags_for_resource()
                     .resource_arn(r.repository_arn().unwrap_or_default())
                     .send()
@@ -354,9 +360,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .unwrap()
                     .tags()
                     .to_vec()
-            } else {
-                Vec::new()
-            };
+            });
             let tags = tags.iter().map(|t| (Some(t.key()), Some(t.value())));
             f.add("ecr repository", r.repository_name(), tags);
         }
@@ -375,7 +379,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
             if name.starts_with("/aws/codebuild/") {
                 continue;
             }
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 logs.list_tags_for_resource()
                     .resource_arn(g.arn().unwrap_or_default().trim_end_matches(":*"))
                     .send()
@@ -384,9 +388,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .tags()
                     .cloned()
                     .unwrap_or_default()
-            } else {
-                Default::default()
-            };
+            });
             f.add(
                 "log group",
                 Some(name),
@@ -399,7 +401,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
             if role.path().starts_with("/aws-service-role/") {
                 continue;
             }
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 iam.list_role_tags()
                     .role_name(role.role_name())
                     .send()
@@ -407,9 +409,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .unwrap()
                     .tags()
                     .to_vec()
-            } else {
-                Vec::new()
-            };
+            });
             let tags = tags.iter().map(|t| (Some(t.key()), Some(t.value())));
             f.add("iam role", Some(role.role_name()), tags);
         }
@@ -422,14 +422,12 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
         for b in s3.list_buckets().send().await.unwrap().buckets() {
             let name = b.name().unwrap_or_default();
             // An untagged bucket answers NoSuchTagSet: no tags.
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 match s3.get_bucket_tagging().bucket(name).send().await {
                     Ok(out) => out.tag_set().to_vec(),
                     Err(_) => Vec::new(),
                 }
-            } else {
-                Vec::new()
-            };
+            });
             let tags = tags.iter().map(|t| (Some(t.key()), Some(t.value())));
             f.add("bucket", Some(name), tags);
         }
@@ -437,7 +435,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
         let sns = crate::sns::Client::new(&sdk);
         for t in sns.list_topics().send().await.unwrap().topics() {
             let arn = t.topic_arn().unwrap_or_default();
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 sns.list_tags_for_resource()
                     .resource_arn(arn)
                     .send()
@@ -445,9 +443,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .unwrap()
                     .tags()
                     .to_vec()
-            } else {
-                Vec::new()
-            };
+            });
             let tags = tags.iter().map(|t| (Some(t.key()), Some(t.value())));
             f.add("sns topic", Some(arn), tags);
         }
@@ -470,7 +466,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
         let cp = crate::codepipeline::Client::new(&sdk);
         for p in cp.list_pipelines().send().await.unwrap().pipelines() {
             let name = p.name().unwrap_or_default();
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 let arn = format!(
                     "arn:aws:codepipeline:{}:{}:{name}",
                     crate::REGION,
@@ -483,9 +479,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .unwrap()
                     .tags()
                     .to_vec()
-            } else {
-                Vec::new()
-            };
+            });
             let tags = tags.iter().map(|t| (Some(t.key()), Some(t.value())));
             f.add("pipeline", Some(name), tags);
         }
@@ -494,7 +488,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
         let rules = cs.list_notification_rules().send().await.unwrap();
         for r in rules.notification_rules() {
             let arn = r.arn().unwrap_or_default();
-            let tags = if f.by_app() {
+            let tags = read_tags!(f, {
                 cs.describe_notification_rule()
                     .arn(arn)
                     .send()
@@ -503,9 +497,7 @@ fn scan(emu: &Emulator, app: Option<&str>) -> Inventory {
                     .tags()
                     .cloned()
                     .unwrap_or_default()
-            } else {
-                Default::default()
-            };
+            });
             f.add(
                 "notification rule",
                 Some(arn),
