@@ -4,6 +4,15 @@
 # environment holds (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL); the document is $(STACK).
 SHELL := /bin/bash
 CARGO ?= cargo
+# A test that runs make inherits what cargo sets for a test (CARGO_MANIFEST_DIR, CARGO_PKG_*,
+# OUT_DIR…). ring's build script reruns when those change, and with it every crate above it:
+# each `make` from a test rebuilt the workspace, and the next plain build rebuilt it back.
+unexport CARGO_MANIFEST_DIR CARGO_MANIFEST_PATH CARGO_MANIFEST_LINKS CARGO_PKG_NAME \
+  CARGO_PKG_VERSION CARGO_PKG_VERSION_MAJOR CARGO_PKG_VERSION_MINOR CARGO_PKG_VERSION_PATCH \
+  CARGO_PKG_VERSION_PRE CARGO_PKG_AUTHORS CARGO_PKG_DESCRIPTION CARGO_PKG_HOMEPAGE \
+  CARGO_PKG_REPOSITORY CARGO_PKG_LICENSE CARGO_PKG_LICENSE_FILE CARGO_PKG_RUST_VERSION \
+  CARGO_PKG_README CARGO_CRATE_NAME CARGO_BIN_NAME CARGO_PRIMARY_PACKAGE CARGO_TARGET_TMPDIR \
+  OUT_DIR
 export STACK ?= stack.json
 ARGS ?=
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)

@@ -5,7 +5,9 @@
 #
 #   scripts/portal.sh          (make portal)       bring the demo stack up if it is not, build the
 #                                                  example app, start PostgreSQL and the backend,
-#                                                  wait until it serves, check it in a browser
+#                                                  wait until it serves, check it in a browser;
+#                                                  when it runs already, restart it if the
+#                                                  service's task changed (a deploy, a rotation)
 #   scripts/portal.sh down     (make portal-down)  stop what it started, by recorded pids
 #   scripts/portal.sh check                        the browser check alone, on the running portal
 #
@@ -53,6 +55,19 @@ alive() {
 
 record() { echo "$2 $3" >"$RUN/$1.pid"; }
 
+# started NAME: wait (10 s) until the recorded process has exec'd the command it was started
+# for. The pid recorded is first the backgrounded subshell's, whose command line is this
+# script's, so until the exec `alive` would call a healthy start dead.
+started() {
+  local pid; read -r pid _ <"$RUN/$1.pid"
+  for _ in $(seq 1 100); do
+    alive "$1" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  alive "$1"
+}
+
 # stop NAME SIGNAL: signal the recorded process and wait (30 s) until it is gone.
 stop() {
   local name="$1" sig="$2" pid
@@ -74,6 +89,7 @@ stop() {
 
 down() {
   stop backend TERM
+  rm -f "$RUN/backend.task"
   stop postgres INT          # PostgreSQL's fast shutdown
   if [[ -f "$RUN/started-demo" ]]; then
     rm -f "$RUN/started-demo"
@@ -267,6 +283,7 @@ EOF
     -c ssl_key_file=server.key -c password_encryption=scram-sha-256 \
     </dev/null >"$PG/postgres.log" 2>&1) &
   record postgres $! "$PG/data"
+  started postgres || { tail -5 "$PG/postgres.log" >&2; die "PostgreSQL exited while starting; see $PG/postgres.log"; }
   for _ in $(seq 1 300); do
     as_pg "$PG_BIN/pg_isready" -q -h "$PG/sock" -p "$PG_PORT" && break
     alive postgres || { tail -5 "$PG/postgres.log" >&2; die "PostgreSQL exited while starting; see $PG/postgres.log"; }
@@ -314,6 +331,15 @@ backend_up() {
       -- "$NODE" packages/backend --config app-config.yaml --config app-config.production.yaml \
       --config "$LOCAL_OVERLAY") </dev/null >"$RUN/backend.log" 2>&1 &
   record backend $! "packages/backend"
+  started backend || { tail -30 "$RUN/backend.log" >&2; die "the backend exited while starting; see $RUN/backend.log"; }
+  task_fingerprint >"$RUN/backend.task"
+}
+
+# What the running backend's environment came from: the service's task definition and image,
+# the secret versions its tasks started with, the password version set on the cluster. A
+# pipeline deploy or a rotation (then up.sh) changes it, and ECS would replace its tasks.
+task_fingerprint() {
+  doc "json.dumps([d['svc'].get(k) for k in ('task_definition_arn', 'image', 'secret_versions')] + [d['db'].get('password_version')], sort_keys=True)"
 }
 
 # guest_token: a guest's Backstage token (what the sign-in page gets for "Enter as guest").
@@ -378,9 +404,15 @@ up() {
   mkdir -p "$RUN"
   [[ -x "$BIN/task-exec" ]] || die "$BIN/task-exec is not built; run 'make build'"
   if alive backend; then
-    say "already running (pid $(cut -d' ' -f1 "$RUN/backend.pid")); make portal-down stops it"
-    echo "Backstage portal: http://localhost:$PORT"
-    return 0
+    if [[ -s "$STACK" && "$(task_fingerprint 2>/dev/null)" == "$(cat "$RUN/backend.task" 2>/dev/null)" ]]; then
+      say "already running (pid $(cut -d' ' -f1 "$RUN/backend.pid")); make portal-down stops it"
+      echo "Backstage portal: http://localhost:$PORT"
+      return 0
+    fi
+    # As ECS replaces a service's tasks after a deploy or a rotation: new environment, and
+    # PostgreSQL restarted with the cluster's current master password.
+    say "the service's task changed since the portal started (a deploy or a secret rotation); restarting it"
+    stop backend TERM
   fi
   demo_up
   eval "$(scripts/emulator.sh env)"

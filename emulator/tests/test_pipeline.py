@@ -98,6 +98,14 @@ class Pipelines(unittest.TestCase):
                          [("Source", "Succeeded"), ("Build", "Succeeded"), ("Deploy", "Succeeded")])
         self.assertEqual(state["stageStates"][0]["actionStates"][0]["currentRevision"]["revisionId"], commit)
 
+    def test_creating_a_pipeline_whose_name_is_in_use_answers_pipeline_name_in_use(self):
+        self.first_run()
+        declaration = self.cp.get_pipeline(name=self.name)["pipeline"]
+        with self.assertRaises(self.cp.exceptions.PipelineNameInUseException):
+            self.cp.create_pipeline(pipeline=declaration)
+        runs = self.executions()
+        self.assertEqual(len(runs), 1, "the refused create started no execution")
+
     def test_a_push_deploys_the_pushed_commit(self):
         self.first_run()
         status, answer = self.emu.control("POST", "pipeline/push", {"pipeline": self.name, "commit": COMMIT,

@@ -5,6 +5,9 @@
 - AWS never returns an action's secret configuration values: GetPipeline (and the echo of
   CreatePipeline / UpdatePipeline) shows the GitHub version 1 action's OAuthToken as `****`.
   moto returns the token itself. The stored pipeline keeps the real value.
+- CreatePipeline with a name in use answers PipelineNameInUseException, as AWS does; moto said
+  InvalidStructureException, which a client that retried after a lost answer cannot tell from a
+  malformed pipeline.
 - moto runs no execution. CreatePipeline starts one (trigger CreatePipeline), as AWS's does, and
   StartPipelineExecution, StopPipelineExecution, GetPipelineState, ListPipelineExecutions,
   GetPipelineExecution and ListActionExecutions answer from fidelity/executions.py, which runs
@@ -220,6 +223,9 @@ def install_executions():
     original_create = models.CodePipelineBackend.create_pipeline
 
     def create_pipeline(self, pipeline, tags):
+        if pipeline.get("name") in self.pipelines:
+            raise JsonRESTError("PipelineNameInUseException",
+                                f"Pipeline name {pipeline['name']} is already in use.")
         out = original_create(self, pipeline, tags)
         with sim.lock:
             executions.start(self.account_id, self.region_name, pipeline["name"], "CreatePipeline",

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{ONE_OF_EACH, already_done, counts, emulator, filter, lost, tagged};
-use testkit::{Emulator, Fault, Holds, Value, ec2, ecs};
+use testkit::{Emulator, Fault, ec2, ecs};
 
 /// Every mutating call core-up makes on the way up.
 const UP_CALLS: [(&str, &str); 12] = [
@@ -344,30 +344,4 @@ fn a_role_lag_past_the_timeout_exits_3_naming_it() {
     let line = emu.tool("core-up").run().fails(1);
     assert!(line.contains("Something else is wrong"), "{line}");
     assert_eq!(emu.calls_since(0).count("ecs:CreateCluster"), 1);
-}
-
-#[test]
-#[ignore = "needs the emulator's slr_lag_s hold (branch emu-core)"]
-fn with_the_emulators_role_lag_a_fresh_account_comes_up() {
-    let emu = Emulator::start();
-    emu.hold(Holds {
-        other: vec![("slr_lag_s".into(), 1.5)],
-        ..Holds::default()
-    });
-    let iam = testkit::iam::Client::new(&emu.sdk());
-    emu.block_on(
-        iam.create_service_linked_role()
-            .aws_service_name("ecs.amazonaws.com")
-            .send(),
-    )
-    .unwrap();
-    let out = emu.tool("core-up").run();
-    let doc: Value = out.ok();
-    assert!(
-        out.stderr
-            .contains("Unable to assume the service linked role"),
-        "{}",
-        out.stderr
-    );
-    assert!(doc["core"]["cluster_arn"].is_string());
 }

@@ -86,7 +86,6 @@ fn a_phantom_vpc_gets_nothing() {
 /// Written to AWS's DescribeDBEngineVersions (ServerlessV2FeaturesSupport), which the
 /// emulator serves from the emu-core branch on.
 #[test]
-#[ignore = "needs DescribeDBEngineVersions with ServerlessV2FeaturesSupport from the emu-core branch"]
 fn engine_versions_without_serverless_v2_are_refused_before_any_write() {
     let emu = Emulator::start();
     let input = stack(&emu);

@@ -60,7 +60,6 @@ fn a_rotated_password_is_set_on_the_cluster_and_recorded() {
 
 /// Needs the emulator's master-password control endpoint (branch emu-core).
 #[test]
-#[ignore = "needs GET /_stagehand/rds/master-password from the emu-core branch"]
 fn the_cluster_opens_with_the_secrets_current_value() {
     let emu = Emulator::start();
     let input = stack(&emu);

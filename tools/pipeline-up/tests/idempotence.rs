@@ -59,7 +59,6 @@ fn a_lost_create_answer_is_success_when_the_resource_is_ours() {
 }
 
 #[test]
-#[ignore = "needs the emulator to answer a repeated CreatePipeline with PipelineNameInUseException as AWS does (moto says InvalidStructureException; emu-core)"]
 fn a_lost_create_pipeline_answer_is_success() {
     let emu = Emulator::start();
     let doc = stack(&emu);
