@@ -289,7 +289,7 @@ fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
             json!({"codestar_slr_lag_s": 0}),
         ),
     ];
-    let (up, reached) = while_running(&emu, stack.script("scripts/up.sh"), stages);
+    let (up, reached) = while_running(emu, stack.script("scripts/up.sh"), stages);
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
     assert_eq!(reached.len(), 2, "only reached {reached:?}:\n{}", up.stderr);
     assert!(
@@ -411,7 +411,7 @@ fn down_waits_while_lingering_interfaces_hold_groups_and_subnets() {
         Box::new(|c: &Calls| c.count("ec2:DeleteSecurityGroup") >= 2),
         json!({"eni_linger_s": 1}),
     )];
-    let (down, reached) = while_running(&emu, stack.script("scripts/down.sh"), stages);
+    let (down, reached) = while_running(emu, stack.script("scripts/down.sh"), stages);
     assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
     assert_eq!(reached.len(), 1, "no wait was seen:\n{}", down.stderr);
     assert!(
@@ -420,7 +420,7 @@ fn down_waits_while_lingering_interfaces_hold_groups_and_subnets() {
         "down.sh did not show what held the security group:\n{}",
         down.stderr
     );
-    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    assert_eq!(vpc_leftovers(emu, &vpc), Vec::<String>::new());
     assert!(emu.refusals().is_empty(), "{:#?}", emu.refusals());
 }
 
@@ -463,7 +463,7 @@ fn down_with_a_short_timeout_exits_3_naming_the_interfaces_that_hold_the_group()
     emu.holds(json!({"eni_linger_s": 0}));
     let again = stack.script("scripts/down.sh").run();
     assert_eq!(again.code, 0, "down.sh again:\n{}", again.stderr);
-    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    assert_eq!(vpc_leftovers(emu, &vpc), Vec::<String>::new());
 }
 
 // ------------------------------------------------------------------ IAM at task start
@@ -568,7 +568,7 @@ fn a_48_character_app_comes_up_and_down_and_a_49_character_one_is_refused_up_fro
         .env("STAGEHAND_APP", app)
         .run();
     assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
-    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    assert_eq!(vpc_leftovers(emu, &vpc), Vec::<String>::new());
     let refusals = emu.refusals();
     assert!(
         refusals.is_empty(),
