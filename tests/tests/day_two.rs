@@ -9,35 +9,21 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use testkit::{Emulator, Value, ecs};
+use testkit::ecs;
+use testkit::stack::Stack;
 
-const TOKEN: &str = "ghp_DayTwoToken00000000000000000000000";
-
-struct Stack {
-    emu: Emulator,
-    dir: PathBuf,
+/// What the day-two tests ask of a stack besides running its scripts.
+trait DayTwo {
+    fn svc(&self, key: &str) -> String;
+    fn up_with_stderr_to_file(&self) -> (i32, String, String);
+    fn up_ok(&self);
+    fn ops(&self, args: &[&str]) -> testkit::Tool;
+    fn service(&self) -> ecs::types::Service;
+    fn running_tasks(&self) -> Vec<String>;
+    fn image_of(&self, task_definition: &str) -> String;
 }
 
-impl Stack {
-    fn new(name: &str) -> Stack {
-        let dir =
-            std::env::temp_dir().join(format!("stagehand-day-two-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Stack {
-            emu: Emulator::start(),
-            dir,
-        }
-    }
-
-    fn stack_path(&self) -> PathBuf {
-        self.dir.join("stack.json")
-    }
-
-    fn doc(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.stack_path()).unwrap()).unwrap()
-    }
-
+impl DayTwo for Stack {
     fn svc(&self, key: &str) -> String {
         self.doc()["svc"][key].as_str().unwrap().to_owned()
     }
@@ -50,17 +36,17 @@ impl Stack {
             .script("/bin/bash")
             .args(["-c", r#"scripts/up.sh 2>"$ERR_FILE""#])
             .env("ERR_FILE", &err)
-            .env("STACK", self.stack_path())
-            .env("GITHUB_TOKEN", TOKEN)
+            .env("STACK", self.path())
+            .env("GITHUB_TOKEN", &self.token)
             .env("REPO_OWNER", "example-org")
             .env("REPO_NAME", "backstage-app")
             .run();
         let stderr = std::fs::read_to_string(&err).unwrap_or_default();
-        assert!(!stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
+        assert!(!stderr.contains(&self.token) && !out.stdout.contains(&self.token));
         (out.code, out.stdout, stderr)
     }
 
-    fn up(&self) {
+    fn up_ok(&self) {
         let (code, _, stderr) = self.up_with_stderr_to_file();
         assert_eq!(code, 0, "up.sh failed:\n{stderr}");
     }
@@ -69,7 +55,7 @@ impl Stack {
         self.emu
             .tool("svc-ops")
             .arg("--in")
-            .arg(self.stack_path())
+            .arg(self.path())
             .args(args)
     }
 
@@ -139,12 +125,6 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn revision(arn: &str) -> u32 {
     arn.rsplit(':').next().unwrap().parse().unwrap()
 }
@@ -165,7 +145,7 @@ fn bin_dir(dir: &Path, scripts: &[(&str, &str)]) -> PathBuf {
 #[test]
 fn logs_print_the_tasks_lines_with_their_ids_and_exec_says_what_it_needs() {
     let stack = Stack::new("logs");
-    stack.up();
+    stack.up_ok();
     let tasks = stack.running_tasks();
     assert!(!tasks.is_empty(), "the service runs tasks after up.sh");
 
@@ -217,7 +197,7 @@ fn logs_print_the_tasks_lines_with_their_ids_and_exec_says_what_it_needs() {
             "logs",
             "ARGS=--filter Listening",
         ])
-        .env("STACK", stack.stack_path())
+        .env("STACK", stack.path())
         .run();
     assert_eq!(out.code, 0, "make logs failed:\n{}", out.stderr);
     assert!(
@@ -310,7 +290,7 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
     // Follow the logs while rolling back: the new tasks' lines arrive.
     let mut follow = Command::new(testkit::tool_path("svc-ops"))
         .arg("--in")
-        .arg(stack.stack_path())
+        .arg(stack.path())
         .args(["logs", "--follow", "--since", "1h"])
         .env("AWS_ENDPOINT_URL", &stack.emu.url)
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -350,7 +330,7 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
         .emu
         .script("/usr/bin/env")
         .args(["make", "-s", "-o", "build", "rollback"])
-        .env("STACK", stack.stack_path())
+        .env("STACK", stack.path())
         .run();
     assert_eq!(out.code, 0, "make rollback failed:\n{}", out.stderr);
     let doc = stack.doc();
@@ -379,7 +359,7 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
 
     // The next up.sh keeps the rollback: it changes nothing.
     let mark = stack.emu.mark();
-    stack.up();
+    stack.up_ok();
     let calls = stack.emu.calls_since(mark);
     calls.assert_no_mutations();
     assert_eq!(

@@ -3,39 +3,14 @@
 //! network interfaces): the whole stack makes no request AWS would refuse, and what AWS refuses
 //! is refused here with AWS's own code, by the tool up front where the tool already checks.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use testkit::stack::Stack;
 use testkit::{
     Calls, Emulator, Holds, Value, codestar, ec2, ecs, fixtures, iam, json, servicediscovery,
 };
 
 const TOKEN: &str = "ghp_FidelityToken00000000000000000000000";
-
-fn script(emu: &Emulator, dir: &PathBuf, path: &str) -> testkit::Output {
-    chain(emu, dir, path).run()
-}
-
-/// up.sh or down.sh on the document in `dir`, not run yet (for extra variables).
-fn chain(emu: &Emulator, dir: &PathBuf, path: &str) -> testkit::Tool {
-    emu.script(path)
-        .env("STACK", dir.join("stack.json"))
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("REPO_OWNER", "example-org")
-        .env("REPO_NAME", "backstage-app")
-}
-
-/// A fresh directory for one test's document.
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stagehand-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn document(dir: &PathBuf) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("stack.json")).unwrap()).unwrap()
-}
 
 /// Once the emulator's calls since `mark` show `seen`, set `holds`.
 type Stage = (&'static str, Box<dyn Fn(&Calls) -> bool>, Value);
@@ -73,15 +48,12 @@ fn while_running(
 
 #[test]
 fn up_and_down_make_no_request_aws_would_refuse_and_the_database_has_the_secrets_password() {
-    let emu = Emulator::start();
-    let dir = std::env::temp_dir().join(format!("stagehand-e2e-fidelity-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let stack = Stack::new("fidelity");
+    let emu = &*stack.emu;
 
-    let up = script(&emu, &dir, "scripts/up.sh");
+    let up = stack.script("scripts/up.sh").run();
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
-    let doc: testkit::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("stack.json")).unwrap()).unwrap();
+    let doc = stack.doc();
 
     let cluster = doc["db"]["cluster_id"].as_str().expect("db.cluster_id");
     let secret = doc["secrets"]["db_password"]["arn"]
@@ -110,7 +82,7 @@ fn up_and_down_make_no_request_aws_would_refuse_and_the_database_has_the_secrets
         eni_linger_s: Some(1.0),
         ..Default::default()
     });
-    let down = script(&emu, &dir, "scripts/down.sh");
+    let down = stack.script("scripts/down.sh").run();
     assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
 
     let refused = emu.refusals();
@@ -118,7 +90,6 @@ fn up_and_down_make_no_request_aws_would_refuse_and_the_database_has_the_secrets
         refused.is_empty(),
         "requests AWS would refuse: {refused:#?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -181,21 +152,15 @@ fn a_tag_value_with_a_comma_is_refused_as_aws_refuses_it() {
     assert!(out.stderr.contains("','"), "{}", out.stderr);
     emu.calls_since(mark).assert_no_mutations();
 
-    let dir = std::env::temp_dir().join(format!("stagehand-tag-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mark = emu.mark();
-    let up = emu
+    let stack = Stack::new("tag");
+    let mark = stack.emu.mark();
+    let up = stack
         .script("scripts/up.sh")
-        .env("STACK", dir.join("stack.json"))
-        .env("GITHUB_TOKEN", "ghp_TagToken0000000000000000000000000000")
-        .env("REPO_OWNER", "example-org")
-        .env("REPO_NAME", "backstage-app")
         .env("CORE_ARGS", "--tag cost#center=1")
         .run();
     assert_eq!(up.code, 2, "{}", up.stderr);
     assert!(up.stderr.contains("'#'"), "{}", up.stderr);
-    emu.calls_since(mark).assert_no_mutations();
-    let _ = std::fs::remove_dir_all(&dir);
+    stack.emu.calls_since(mark).assert_no_mutations();
 }
 
 /// The same check holds for the document's own `tags` (they go to AWS with every create, as
@@ -228,12 +193,10 @@ fn cloud_map_refuses_a_creator_request_id_over_64_characters() {
                 .creator_request_id(request_id)
                 .send(),
         )
+        .map_err(|e| servicediscovery::error::ProvideErrorMetadata::code(&e).map(str::to_owned))
     };
-    let err = create(format!("stagehand-{app}-{namespace}")).expect_err("a 78-character id");
-    assert_eq!(
-        servicediscovery::error::ProvideErrorMetadata::code(&err),
-        Some("InvalidInput")
-    );
+    let code = create(format!("stagehand-{app}-{namespace}")).expect_err("a 78-character id");
+    assert_eq!(code.as_deref(), Some("InvalidInput"));
     create("x".repeat(64)).expect("64 characters are allowed");
 }
 
@@ -309,9 +272,9 @@ fn while_the_ecs_service_linked_role_is_new_capacity_providers_fail_and_core_up_
 /// comes up. The holds are long and each is ended once its wait was seen.
 #[test]
 fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
-    let emu = Emulator::start();
+    let stack = Stack::new("fresh-account");
+    let emu = &*stack.emu;
     emu.holds(json!({"slr_lag_s": 3600, "codestar_slr_lag_s": 3600}));
-    let dir = workdir("fresh-account");
     let stages: Vec<Stage> = vec![
         (
             "ECS refused the cluster and core-up tried again",
@@ -326,7 +289,7 @@ fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
             json!({"codestar_slr_lag_s": 0}),
         ),
     ];
-    let (up, reached) = while_running(&emu, chain(&emu, &dir, "scripts/up.sh"), stages);
+    let (up, reached) = while_running(emu, stack.script("scripts/up.sh"), stages);
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
     assert_eq!(reached.len(), 2, "only reached {reached:?}:\n{}", up.stderr);
     assert!(
@@ -343,7 +306,7 @@ fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
     );
 
     // What a user checks: the cluster has its capacity providers, the rule is on the pipeline.
-    let doc = document(&dir);
+    let doc = stack.doc();
     let sdk = emu.sdk();
     let cluster = emu
         .block_on(
@@ -375,7 +338,6 @@ fn a_fresh_account_comes_up_waiting_through_the_service_linked_roles_lag() {
         "the rule is on the pipeline"
     );
     assert!(emu.refusals().is_empty(), "{:#?}", emu.refusals());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ------------------------------------------------------------------ lingering interfaces
@@ -432,11 +394,11 @@ fn vpc_leftovers(emu: &Emulator, vpc: &str) -> Vec<String> {
 /// down.sh waits through that, showing what holds what, and takes everything down.
 #[test]
 fn down_waits_while_lingering_interfaces_hold_groups_and_subnets() {
-    let emu = Emulator::start();
-    let dir = workdir("eni-down");
-    let up = script(&emu, &dir, "scripts/up.sh");
+    let stack = Stack::new("eni-down");
+    let emu = &*stack.emu;
+    let up = stack.script("scripts/up.sh").run();
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
-    let vpc = document(&dir)["core"]["vpc_id"]
+    let vpc = stack.doc()["core"]["vpc_id"]
         .as_str()
         .expect("core.vpc_id")
         .to_owned();
@@ -449,7 +411,7 @@ fn down_waits_while_lingering_interfaces_hold_groups_and_subnets() {
         Box::new(|c: &Calls| c.count("ec2:DeleteSecurityGroup") >= 2),
         json!({"eni_linger_s": 1}),
     )];
-    let (down, reached) = while_running(&emu, chain(&emu, &dir, "scripts/down.sh"), stages);
+    let (down, reached) = while_running(emu, stack.script("scripts/down.sh"), stages);
     assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
     assert_eq!(reached.len(), 1, "no wait was seen:\n{}", down.stderr);
     assert!(
@@ -458,26 +420,26 @@ fn down_waits_while_lingering_interfaces_hold_groups_and_subnets() {
         "down.sh did not show what held the security group:\n{}",
         down.stderr
     );
-    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    assert_eq!(vpc_leftovers(emu, &vpc), Vec::<String>::new());
     assert!(emu.refusals().is_empty(), "{:#?}", emu.refusals());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// With a short --timeout, a teardown held by lingering interfaces exits 3 naming them; once
 /// they are gone, down.sh resumes and finishes.
 #[test]
 fn down_with_a_short_timeout_exits_3_naming_the_interfaces_that_hold_the_group() {
-    let emu = Emulator::start();
-    let dir = workdir("eni-timeout");
-    let up = script(&emu, &dir, "scripts/up.sh");
+    let stack = Stack::new("eni-timeout");
+    let emu = &*stack.emu;
+    let up = stack.script("scripts/up.sh").run();
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
-    let vpc = document(&dir)["core"]["vpc_id"]
+    let vpc = stack.doc()["core"]["vpc_id"]
         .as_str()
         .expect("core.vpc_id")
         .to_owned();
 
     emu.holds(json!({"eni_linger_s": 3600}));
-    let down = chain(&emu, &dir, "scripts/down.sh")
+    let down = stack
+        .script("scripts/down.sh")
         .env("SVC_ARGS", "--timeout 10s")
         .run();
     assert_eq!(down.code, 3, "down.sh:\n{}", down.stderr);
@@ -499,10 +461,9 @@ fn down_with_a_short_timeout_exits_3_naming_the_interfaces_that_hold_the_group()
 
     // The interfaces go; the same command resumes and finishes.
     emu.holds(json!({"eni_linger_s": 0}));
-    let again = script(&emu, &dir, "scripts/down.sh");
+    let again = stack.script("scripts/down.sh").run();
     assert_eq!(again.code, 0, "down.sh again:\n{}", again.stderr);
-    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(vpc_leftovers(emu, &vpc), Vec::<String>::new());
 }
 
 // ------------------------------------------------------------------ IAM at task start
@@ -512,11 +473,11 @@ fn down_with_a_short_timeout_exits_3_naming_the_interfaces_that_hold_the_group()
 /// with ECS's ResourceInitializationError, the deployment fails, and svc-up exits 1 quoting it.
 #[test]
 fn a_narrowed_execution_role_fails_the_rollout_and_svc_up_quotes_ecs() {
-    let emu = Emulator::start();
-    let dir = workdir("narrowed");
-    let up = script(&emu, &dir, "scripts/up.sh");
+    let stack = Stack::new("narrowed");
+    let emu = &*stack.emu;
+    let up = stack.script("scripts/up.sh").run();
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
-    let doc = document(&dir);
+    let doc = stack.doc();
     let role = doc["svc"]["execution_role_arn"]
         .as_str()
         .expect("svc.execution_role_arn")
@@ -562,7 +523,6 @@ fn a_narrowed_execution_role_fails_the_rollout_and_svc_up_quotes_ecs() {
             && line.contains("secretsmanager:GetSecretValue"),
         "svc-up did not quote ECS's reason: {line}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ------------------------------------------------------------------ long app names
@@ -573,27 +533,29 @@ fn a_narrowed_execution_role_fails_the_rollout_and_svc_up_quotes_ecs() {
 /// name cannot fit and is refused up front: exit 2, no mutating call.
 #[test]
 fn a_48_character_app_comes_up_and_down_and_a_49_character_one_is_refused_up_front() {
-    let emu = Emulator::start();
+    let stack = Stack::new("long-app");
+    let emu = &*stack.emu;
     let app = "a-forty-eight-character-application-name-for-xyz";
     assert_eq!(app.len(), 48);
-    let dir = workdir("long-app");
 
     let too_long = format!("{app}z");
     let mark = emu.mark();
-    let refused = chain(&emu, &dir, "scripts/up.sh")
+    let refused = stack
+        .script("scripts/up.sh")
         .env("STAGEHAND_APP", &too_long)
         .run();
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stderr.contains(&too_long), "{}", refused.stderr);
     assert!(refused.stderr.contains("48"), "{}", refused.stderr);
     emu.calls_since(mark).assert_no_mutations();
-    let _ = std::fs::remove_file(dir.join("stack.json"));
+    let _ = std::fs::remove_file(stack.path());
 
-    let up = chain(&emu, &dir, "scripts/up.sh")
+    let up = stack
+        .script("scripts/up.sh")
         .env("STAGEHAND_APP", app)
         .run();
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
-    let doc = document(&dir);
+    let doc = stack.doc();
     assert_eq!(doc["app"], app);
     assert!(
         doc["svc"]["service_arn"].as_str().unwrap().ends_with(app),
@@ -601,15 +563,15 @@ fn a_48_character_app_comes_up_and_down_and_a_49_character_one_is_refused_up_fro
         doc["svc"]
     );
     let vpc = doc["core"]["vpc_id"].as_str().unwrap().to_owned();
-    let down = chain(&emu, &dir, "scripts/down.sh")
+    let down = stack
+        .script("scripts/down.sh")
         .env("STAGEHAND_APP", app)
         .run();
     assert_eq!(down.code, 0, "down.sh failed:\n{}", down.stderr);
-    assert_eq!(vpc_leftovers(&emu, &vpc), Vec::<String>::new());
+    assert_eq!(vpc_leftovers(emu, &vpc), Vec::<String>::new());
     let refusals = emu.refusals();
     assert!(
         refusals.is_empty(),
         "requests AWS would refuse: {refusals:#?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

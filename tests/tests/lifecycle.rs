@@ -3,53 +3,23 @@
 //! and reruns that keep what the pipeline deployed. The emulator runs the pipeline as AWS does
 //! (executions, builds pushing to ECR, the ECS deploy); every check is an independent SDK call.
 
-use std::path::PathBuf;
-
 use testkit::pipeline::{LifecycleHolds, Stage};
-use testkit::{Emulator, Value, codepipeline, ecr, ecs, elbv2};
+use testkit::stack::Stack;
+use testkit::{Emulator, codepipeline, ecr, ecs, elbv2};
 
-const TOKEN: &str = "ghp_LifecycleToken000000000000000000000";
 const COMMIT: &str = "5f2c1a9e0b7d4c3e8a6f1b2d9c0e7a4b3f5d8e21";
 const PIPELINE: &str = "pipeline-backstage";
 
-struct Stack {
-    emu: Emulator,
-    dir: PathBuf,
+/// What the lifecycle tests read of a stack besides running its scripts.
+trait Lifecycle {
+    fn service(&self) -> ecs::types::Service;
+    fn running_image(&self) -> String;
+    fn settled(&self) -> ecs::types::Service;
+    fn ecr_tags(&self) -> std::collections::BTreeMap<String, String>;
+    fn healthy_targets(&self) -> usize;
 }
 
-impl Stack {
-    fn new(name: &str) -> Stack {
-        let dir =
-            std::env::temp_dir().join(format!("stagehand-lifecycle-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Stack {
-            emu: Emulator::start(),
-            dir,
-        }
-    }
-
-    fn doc(&self) -> Value {
-        let text = std::fs::read_to_string(self.dir.join("stack.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-
-    fn up(&self) -> testkit::Output {
-        self.emu
-            .script("scripts/up.sh")
-            .env("STACK", self.dir.join("stack.json"))
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("REPO_OWNER", "example-org")
-            .env("REPO_NAME", "backstage-app")
-            .run()
-    }
-
-    fn up_ok(&self) -> testkit::Output {
-        let out = self.up();
-        assert_eq!(out.code, 0, "up.sh failed:\n{}", out.stderr);
-        out
-    }
-
+impl Lifecycle for Stack {
     /// The service's description (describe-services).
     fn service(&self) -> ecs::types::Service {
         let doc = self.doc();
@@ -140,12 +110,6 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn first_execution(emu: &Emulator) -> codepipeline::types::PipelineExecutionSummary {
     let runs = emu.executions(PIPELINE);
     let first = runs.last().cloned().expect("the pipeline ran once");
@@ -179,7 +143,7 @@ fn fresh_up_deploys_the_first_commit_and_a_rerun_changes_nothing() {
         }
         .into(),
     );
-    stack.up_ok();
+    stack.up();
     let first = first_execution(emu);
     let waited = first.status() == Some(&codepipeline::types::PipelineExecutionStatus::Succeeded);
     let repo = stack.doc()["svc"]["repository_uri"]
@@ -222,7 +186,7 @@ fn fresh_up_deploys_the_first_commit_and_a_rerun_changes_nothing() {
     // A rerun keeps the pipeline's image: no mutating call, the same revision (svc-up).
     let before = s.task_definition().unwrap().to_owned();
     let mark = emu.mark();
-    stack.up_ok();
+    stack.up();
     emu.calls_since(mark).assert_no_mutations();
     assert_eq!(stack.service().task_definition(), Some(before.as_str()));
     assert_eq!(stack.running_image(), format!("{repo}:{tag}"));
@@ -246,7 +210,7 @@ fn fresh_up_deploys_the_first_commit_and_a_rerun_changes_nothing() {
 #[test]
 fn a_push_is_deployed_and_a_failed_build_leaves_the_service_on_the_last_good_commit() {
     let stack = Stack::new("push");
-    stack.up_ok();
+    stack.up();
     let emu = &stack.emu;
     let repo = stack.doc()["svc"]["repository_uri"]
         .as_str()
@@ -298,7 +262,7 @@ fn a_push_is_deployed_and_a_failed_build_leaves_the_service_on_the_last_good_com
 
     // The tools: the next rerun keeps the pushed commit's image (svc-up).
     let mark = emu.mark();
-    stack.up_ok();
+    stack.up();
     emu.calls_since(mark).assert_no_mutations();
     assert_eq!(stack.running_image(), format!("{repo}:{}", &COMMIT[..8]));
 }
@@ -308,7 +272,8 @@ fn a_build_failing_on_the_first_run_fails_up_naming_the_build_stage() {
     let stack = Stack::new("fail");
     let emu = &stack.emu;
     emu.fail_stage(PIPELINE, Stage::Build, 1);
-    let out = stack.up();
+    let out = stack.script("scripts/up.sh").run();
+    out.assert_never_shows(&stack.token);
 
     // The emulator: the first execution failed in its Build stage.
     let first = first_execution(emu);

@@ -2,37 +2,26 @@
 //! up.sh, then a GitHub-token rotation and up.sh — checked with independent reads (the
 //! cluster's password as the emulator keeps it, secret versions, the calls made).
 
-use std::path::PathBuf;
-
-use testkit::{Emulator, Value, secretsmanager};
+use testkit::secretsmanager;
+use testkit::stack::Stack;
 
 const TOKEN: &str = "ghp_RotationToken0000000000000000000000";
 const NEW_TOKEN: &str = "ghp_RotationTokenNew000000000000000000";
 
-struct Stack {
-    emu: Emulator,
-    dir: PathBuf,
+/// What the rotation test asks of a stack besides its document.
+trait Rotation {
+    fn run(&self, args: &[&str], token: Option<&str>) -> testkit::Output;
+    fn secret(&self, arn: &str) -> (String, String);
 }
 
-impl Stack {
-    fn new() -> Stack {
-        let dir = std::env::temp_dir().join(format!("stagehand-rotation-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Stack {
-            emu: Emulator::start(),
-            dir,
-        }
-    }
-
+impl Rotation for Stack {
     /// A script on the stack; `token` is GITHUB_TOKEN when given (a rerun needs none).
-    fn script(&self, args: &[&str], token: Option<&str>) -> testkit::Output {
-        let mut tool = self.emu.script(args[0]).args(&args[1..]);
+    fn run(&self, args: &[&str], token: Option<&str>) -> testkit::Output {
+        let mut tool = self.bare(args[0]).args(&args[1..]);
         if let Some(token) = token {
             tool = tool.env("GITHUB_TOKEN", token);
         }
         let out = tool
-            .env("STACK", self.dir.join("stack.json"))
             .env("REPO_OWNER", "example-org")
             .env("REPO_NAME", "backstage-app")
             .env("AUTO_APPROVE", "1")
@@ -41,11 +30,6 @@ impl Stack {
         out.assert_never_shows(TOKEN);
         out.assert_never_shows(NEW_TOKEN);
         out
-    }
-
-    fn doc(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.dir.join("stack.json")).unwrap())
-            .unwrap()
     }
 
     /// The secret's current value and version, read as AWS has them.
@@ -62,18 +46,12 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn a_db_password_rotation_reaches_the_cluster_and_the_tasks_once_and_a_token_rotation_the_pipeline()
 {
-    let stack = Stack::new();
+    let stack = Stack::new("rotation");
     let emu = &stack.emu;
-    stack.script(&["scripts/up.sh"], Some(TOKEN));
+    stack.run(&["scripts/up.sh"], Some(TOKEN));
     let doc = stack.doc();
     let cluster = doc["db"]["cluster_id"].as_str().unwrap().to_owned();
     let password_arn = doc["secrets"]["db_password"]["arn"]
@@ -92,7 +70,7 @@ fn a_db_password_rotation_reaches_the_cluster_and_the_tasks_once_and_a_token_rot
     let out = emu
         .script("scripts/step.sh")
         .args(["secrets-init", "--rotate", "db-password"])
-        .env("STACK", stack.dir.join("stack.json"))
+        .env("STACK", stack.path())
         .run();
     assert_eq!(out.code, 0, "rotate: {}", out.stderr);
     let (new_password, _) = stack.secret(&password_arn);
@@ -103,7 +81,7 @@ fn a_db_password_rotation_reaches_the_cluster_and_the_tasks_once_and_a_token_rot
     out.assert_never_shows(&new_password);
 
     let mark = emu.mark();
-    let up = stack.script(&["scripts/up.sh"], None);
+    let up = stack.run(&["scripts/up.sh"], None);
     up.assert_never_shows(&new_password);
     let calls = emu.calls_since(mark);
     // The cluster got the new password, the service exactly one new deployment (same task
@@ -141,19 +119,19 @@ fn a_db_password_rotation_reaches_the_cluster_and_the_tasks_once_and_a_token_rot
 
     // A further up.sh has nothing to do.
     let mark = emu.mark();
-    stack.script(&["scripts/up.sh"], None);
+    stack.run(&["scripts/up.sh"], None);
     emu.calls_since(mark).assert_no_mutations();
 
     // Rotate the GitHub token: the pipeline's OAuth source gets it; the database is untouched.
     let out = emu
         .script("scripts/step.sh")
         .args(["secrets-init", "--rotate", "github-token"])
-        .env("STACK", stack.dir.join("stack.json"))
+        .env("STACK", stack.path())
         .env("GITHUB_TOKEN", NEW_TOKEN)
         .run();
     assert_eq!(out.code, 0, "rotate: {}", out.stderr);
     let mark = emu.mark();
-    stack.script(&["scripts/up.sh"], None);
+    stack.run(&["scripts/up.sh"], None);
     let calls = emu.calls_since(mark);
     assert_eq!(
         calls.count("codepipeline:UpdatePipeline"),
@@ -171,6 +149,6 @@ fn a_db_password_rotation_reaches_the_cluster_and_the_tasks_once_and_a_token_rot
         "the pipeline records the token version it applied"
     );
     let mark = emu.mark();
-    stack.script(&["scripts/up.sh"], None);
+    stack.run(&["scripts/up.sh"], None);
     emu.calls_since(mark).assert_no_mutations();
 }

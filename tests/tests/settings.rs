@@ -6,72 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
+use testkit::stack::Stack;
 use testkit::{Emulator, Value};
 
-const TOKEN: &str = "ghp_SettingsToken000000000000000000000";
-
-struct Stack {
-    emu: Emulator,
-    dir: PathBuf,
-}
-
-impl Stack {
-    fn new(name: &str) -> Stack {
-        let dir =
-            std::env::temp_dir().join(format!("stagehand-settings-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Stack {
-            emu: Emulator::start(),
-            dir,
-        }
-    }
-
-    fn stack_path(&self) -> PathBuf {
-        self.dir.join("stack.json")
-    }
-
-    fn doc(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.stack_path()).unwrap()).unwrap()
-    }
-
-    /// A script with only the AWS configuration and the document's path: no token, no
-    /// repository, no per-step flags.
-    fn bare(&self, path: &str) -> testkit::Tool {
-        let mut t = self.emu.script(path).env("STACK", self.stack_path());
-        for var in [
-            "REPO_OWNER",
-            "REPO_NAME",
-            "REPO_BRANCH",
-            "CONNECTION_ARN",
-            "SECRETS_ARGS",
-            "SLR_ARGS",
-            "CORE_ARGS",
-            "DB_ARGS",
-            "ALB_ARGS",
-            "SVC_ARGS",
-            "PIPELINE_ARGS",
-            "ARGS",
-            "NO_WAIT",
-            "AUTO_APPROVE",
-        ] {
-            t = t.env_remove(var);
-        }
-        t
-    }
-
-    fn make(&self, target: &str, args: &str) -> testkit::Output {
-        self.bare("/usr/bin/env")
-            .args(["make", "-s", target])
-            .arg(format!("ARGS={args}"))
-            .run()
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// `make TARGET ARGS=…` on the stack, with only the AWS configuration and the document's path.
+fn make_step(stack: &Stack, target: &str, args: &str) -> testkit::Output {
+    stack
+        .bare("/usr/bin/env")
+        .args(["make", "-s", target])
+        .arg(format!("ARGS={args}"))
+        .run()
 }
 
 fn db_cluster(emu: &Emulator, id: &str) -> testkit::rds::types::DbCluster {
@@ -93,7 +37,7 @@ fn a_saved_document_remembers_every_setting_and_reruns_change_nothing() {
     let emu = &stack.emu;
     let up = stack
         .bare("scripts/up.sh")
-        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_TOKEN", &stack.token)
         .env("REPO_OWNER", "example-org")
         .env("REPO_NAME", "backstage-app")
         .env("DB_ARGS", "--max-acu 4")
@@ -101,7 +45,7 @@ fn a_saved_document_remembers_every_setting_and_reruns_change_nothing() {
         .env("SVC_ARGS", "--desired-count 2")
         .run();
     assert_eq!(up.code, 0, "up.sh failed:\n{}", up.stderr);
-    up.assert_never_shows(TOKEN);
+    up.assert_never_shows(&stack.token);
     let doc = stack.doc();
     assert_eq!(doc["db"]["settings"]["max-acu"], "4");
     assert_eq!(doc["alb"]["settings"]["allow-cidr"][0], "203.0.113.0/24");
@@ -134,14 +78,14 @@ fn a_saved_document_remembers_every_setting_and_reruns_change_nothing() {
 
     // make db makes zero mutating calls.
     let mark = emu.mark();
-    let make = stack.make("db", "");
+    let make = make_step(&stack, "db", "");
     assert_eq!(make.code, 0, "{}", make.stderr);
     emu.calls_since(mark).assert_no_mutations();
     assert_eq!(stack.doc()["db"], doc["db"]);
 
     // make db ARGS="--max-acu 8" changes only the capacity …
     let mark = emu.mark();
-    let make = stack.make("db", "--max-acu 8");
+    let make = make_step(&stack, "db", "--max-acu 8");
     assert_eq!(make.code, 0, "{}", make.stderr);
     let calls = emu.calls_since(mark);
     assert_eq!(
@@ -211,7 +155,10 @@ fn a_fresh_stack_without_a_repository_stops_before_the_first_write() {
     let stack = Stack::new("norepo");
     let emu = &stack.emu;
     let mark = emu.mark();
-    let out = stack.bare("scripts/up.sh").env("GITHUB_TOKEN", TOKEN).run();
+    let out = stack
+        .bare("scripts/up.sh")
+        .env("GITHUB_TOKEN", &stack.token)
+        .run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     let errors: Vec<&str> = out
         .stderr
@@ -227,7 +174,7 @@ fn a_fresh_stack_without_a_repository_stops_before_the_first_write() {
     );
     assert!(out.stdout.is_empty());
     emu.calls_since(mark).assert_no_mutations();
-    assert!(!stack.stack_path().exists() || stack.doc().get("secrets").is_none());
+    assert!(!stack.path().exists() || stack.doc().get("secrets").is_none());
 }
 
 /// A directory of the tools in which `broken` prints a document that does not join.
@@ -276,7 +223,7 @@ fn a_failed_join_stops_the_chain_before_svc_up_with_the_finished_steps_saved() {
     let out = stack
         .bare("scripts/up.sh")
         .env("STAGEHAND_BIN", &bin)
-        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_TOKEN", &stack.token)
         .env("REPO_OWNER", "example-org")
         .env("REPO_NAME", "backstage-app")
         .run();
@@ -312,7 +259,7 @@ fn plan_json_lists_the_same_actions_as_the_text_plan() {
     let path = dir.join("plan.json");
     let out = emu
         .tool("secrets-init")
-        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_TOKEN", testkit::stack::TOKEN)
         .arg("--plan-json")
         .arg(&path)
         .run();

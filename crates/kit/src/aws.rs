@@ -6,13 +6,13 @@ use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig, timeout
 use aws_smithy_http_client::tls;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::cli::Common;
+use crate::cli::Aws;
 use crate::{Error, Result};
 
 /// Check the AWS configuration that can be checked without a call: a profile that exists, a
 /// region that is well formed and known, an endpoint that is an http(s) URL. Each is bad
 /// input (exit 2) naming the flag or variable it came from.
-pub fn check_config(common: &Common) -> Result<()> {
+pub fn check_config(common: &Aws) -> Result<()> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if let Some((profile, from)) = common
         .profile
@@ -177,7 +177,7 @@ fn check_endpoint(url: &str, from: &str) -> Result<()> {
 /// its per-service variants), with the flags on top. Retries are the SDK's standard mode:
 /// throttling, 5xx and dropped connections are retried with jittered backoff. An explicit
 /// `--profile` wins over credentials in the environment, as in the AWS CLI.
-pub async fn load_config(common: &Common) -> SdkConfig {
+pub async fn load_config(common: &Aws) -> SdkConfig {
     // rustls with ring: no aws-lc-sys C build, no legacy hyper 0.14 stack.
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(

@@ -31,15 +31,8 @@ pub struct Common {
     #[arg(long, value_parser = parse_duration, default_value = "30m", help_heading = "Mode")]
     pub timeout: Duration,
 
-    /// AWS region (default: AWS_REGION / the profile's region)
-    #[arg(long, help_heading = "AWS")]
-    pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE)
-    #[arg(long, help_heading = "AWS")]
-    pub profile: Option<String>,
-    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
-    #[arg(long, help_heading = "AWS")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: Aws,
 
     /// Application name, the prefix of every resource name (default: the document's app,
     /// else "backstage")
@@ -69,6 +62,21 @@ pub struct Common {
     pub settings: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Where AWS is: the flags every tool has, a step or not (global, so that a tool with
+/// subcommands takes them after its subcommand too).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Aws {
+    /// AWS region (default: AWS_REGION / the profile's region)
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE)
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+}
+
 /// The help heading of a tool's remembered flags: every flag that shapes a resource. The kit
 /// records their effective values in the tool's section (`settings`), and a rerun without the
 /// flag takes the recorded value.
@@ -83,9 +91,7 @@ impl Default for Common {
             destroy: false,
             no_wait: false,
             timeout: Duration::from_secs(30 * 60),
-            region: None,
-            profile: None,
-            endpoint_url: None,
+            aws: Aws::default(),
             app: None,
             tags: Vec::new(),
             reset: Vec::new(),

@@ -16,7 +16,8 @@ use stackdoc::{Doc, Section};
 
 use crate::cli::{Cli, Common, check_app_name};
 use crate::plan::Plan;
-use crate::{AwsContext, Error, Result, TAG_APP, TAG_STEP};
+use crate::tool::fail;
+use crate::{Error, Result, TAG_APP, TAG_STEP};
 
 /// The application name when neither the document nor `--app` gives one.
 pub const DEFAULT_APP: &str = "backstage";
@@ -232,11 +233,6 @@ pub fn run<S: Step>() -> ExitCode {
     }
 }
 
-fn fail(tool: &str, e: &Error) -> ExitCode {
-    eprintln!("{tool}: error: {e}");
-    ExitCode::from(e.exit_code())
-}
-
 /// The tool's full command line (its flags and the shared ones), as `--help`, the shell
 /// completions and the man page show it.
 pub fn command<S: Step>() -> clap::Command {
@@ -284,7 +280,7 @@ fn parse<S: Step>(argv: &[OsString]) -> std::result::Result<Parsed<S::Args>, Exi
             eprintln!(
                 "{}: error: {} (see {} --help)",
                 S::TOOL,
-                one_line(&e),
+                stackdoc::cli::one_line(&e),
                 S::TOOL
             );
             Err(ExitCode::from(2))
@@ -299,36 +295,6 @@ fn try_parse<S: Step>(argv: &[OsString]) -> std::result::Result<Parsed<S::Args>,
         cli.common.plan = true;
     }
     Ok((cli, matches))
-}
-
-/// clap's message without its usage block, on one line: "the following required arguments
-/// were not provided: --repo-owner <OWNER>".
-/// Parse the command line of a tool that is not a step (stack-run, task-exec, stack-status)
-/// the way every stagehand tool does: `--help` and `--version` print and exit 0; a usage
-/// error is one line naming the tool and exit 2.
-pub fn parse_args<C: clap::Parser>(tool: &str) -> std::result::Result<C, ExitCode> {
-    match C::try_parse() {
-        Ok(cli) => Ok(cli),
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            Err(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("{tool}: error: {} (see {tool} --help)", one_line(&e));
-            Err(ExitCode::from(2))
-        }
-    }
-}
-
-fn one_line(e: &clap::Error) -> String {
-    let rendered = e.render().to_string();
-    let lines: Vec<&str> = rendered
-        .lines()
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines.join(" ").trim_start_matches("error: ").to_owned()
 }
 
 /// Parse again with the recorded settings of the step's section in front of the user's flags,
@@ -365,7 +331,7 @@ fn with_settings<S: Step>(
         try_parse::<S>(&full).map_err(|e| {
             Error::usage(format!(
                 "the document's {section}.settings do not parse: {}; pass the flag to override the recorded value, or --reset it",
-                one_line(&e)
+                stackdoc::cli::one_line(&e)
             ))
         })?
     };
@@ -396,31 +362,14 @@ async fn execute<S: Step>(cli: Cli<S::Args>, mut doc: Doc) -> Result<Doc> {
         S::check_inputs(&args, &doc)?;
     }
 
-    crate::aws::check_config(&common)?;
-    let sdk = crate::aws::load_config(&common).await;
-    let region = crate::aws::region_of(&sdk)?;
-    if let Some(doc_region) = doc.region().filter(|r| *r != region) {
-        return Err(Error::usage(format!(
-            "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
-        )));
-    }
+    let (sdk, region) = crate::tool::configure(&common.aws, &doc).await?;
     // Whose credentials these are. On a document that names its account (every rerun) the
     // question runs side by side with observe's reads, which are read-only and are dropped
     // when the answer disagrees: one round trip less before the plan. Otherwise (a new
     // document, --destroy, which writes) the answer comes first.
-    let sts = aws_sdk_sts::Client::new(&sdk);
-    let doc_account = doc.account().map(str::to_owned);
-    let caller = async move {
-        let identity = sts.get_caller_identity().send().await.ctx(
-            "reading the caller identity (STS GetCallerIdentity); check your AWS credentials",
-        )?;
-        let account = identity.account().unwrap_or_default().to_owned();
-        if let Some(doc_account) = doc_account.filter(|a| *a != account) {
-            return Err(Error::usage(format!(
-                "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
-            )));
-        }
-        Ok(account)
+    let caller = {
+        let (sdk, doc) = (sdk.clone(), doc.clone());
+        async move { crate::tool::caller_account(&sdk, &doc).await }
     };
     let known = doc.account().filter(|_| !common.destroy).map(str::to_owned);
     let (account, caller) = match known {

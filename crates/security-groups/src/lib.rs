@@ -127,6 +127,26 @@ pub async fn find(
         .collect())
 }
 
+/// The groups named `name` that `step` of `app` created (by their stagehand tags), in any VPC:
+/// what `--destroy` deletes when the document no longer names the VPC.
+pub async fn find_owned(client: &Client, name: &str, app: &str, step: &str) -> Result<Vec<Group>> {
+    let tag = |key: &str, value: &str| {
+        Filter::builder()
+            .name(format!("tag:{key}"))
+            .values(value)
+            .build()
+    };
+    let out = client
+        .describe_security_groups()
+        .filters(Filter::builder().name("group-name").values(name).build())
+        .filters(tag(kit::TAG_APP, app))
+        .filters(tag(kit::TAG_STEP, step))
+        .send()
+        .await
+        .ctx(format!("describing security groups named {name}"))?;
+    Ok(out.security_groups().iter().map(group_of).collect())
+}
+
 /// A group by id; None if it is gone.
 pub async fn get(client: &Client, id: &str) -> Result<Option<Group>> {
     match client.describe_security_groups().group_ids(id).send().await {
@@ -145,16 +165,7 @@ fn group_of(g: &aws_sdk_ec2::types::SecurityGroup) -> Group {
         name: g.group_name().unwrap_or_default().to_owned(),
         ingress: flatten(g.ip_permissions()),
         egress: flatten(g.ip_permissions_egress()),
-        tags: g
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
+        tags: kit::tag_map(g.tags().iter().map(|t| (t.key(), t.value()))),
     }
 }
 

@@ -1,7 +1,9 @@
 //! stack-doc's command line, in the library so that `make install` can generate its
-//! completions and man page.
+//! completions and man page; and how every stagehand tool parses its command line (here, not
+//! in the kit, because stack-doc and stack-run do not depend on the kit).
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -41,4 +43,33 @@ pub enum Command {
 /// stack-doc's full command line, as completions and the man page show it.
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// Parse the command line the way every stagehand tool does: `--help` and `--version` print
+/// and exit 0; a usage error is one line naming the tool and exit 2.
+pub fn parse_args<C: Parser>(tool: &str) -> Result<C, ExitCode> {
+    match C::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{tool}: error: {} (see {tool} --help)", one_line(&e));
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// clap's message without its usage block, on one line: "the following required arguments
+/// were not provided: --repo-owner <OWNER>".
+pub fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let lines: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ").trim_start_matches("error: ").to_owned()
 }

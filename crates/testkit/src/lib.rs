@@ -9,6 +9,7 @@
 
 pub mod control;
 pub mod fixtures;
+pub mod inventory;
 pub mod pipeline;
 pub mod stack;
 

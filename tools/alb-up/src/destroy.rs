@@ -8,11 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::Filter;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
 use kit::wait::{self, Poll};
-use kit::{AwsContext, Cx, Error, Result, ResultExt, TAG_APP, TAG_STEP};
+use kit::{AwsContext, Cx, Error, Result, ResultExt, TAG_APP};
 use security_groups::Group;
 use stackdoc::Core;
 
@@ -110,32 +109,7 @@ fn left_in_place(what: &str, name: &str, tags: &BTreeMap<String, String>, app: &
 
 /// This step's security groups of the name, in any VPC (the core section may be gone).
 async fn groups_of(cx: &Cx, ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Vec<Group>> {
-    let out = ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("group-name").values(name).build())
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{TAG_APP}"))
-                .values(&cx.app)
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{TAG_STEP}"))
-                .values(cx.section)
-                .build(),
-        )
-        .send()
-        .await
-        .ctx(format!("describing security group {name}"))?;
-    let ids: Vec<&str> = out
-        .security_groups()
-        .iter()
-        .filter_map(|g| g.group_id())
-        .collect();
-    let found =
-        futures::future::try_join_all(ids.iter().map(|id| security_groups::get(ec2, id))).await?;
-    Ok(found.into_iter().flatten().collect())
+    security_groups::find_owned(ec2, name, &cx.app, cx.section).await
 }
 
 /// Who still uses a target group.
@@ -208,56 +182,29 @@ async fn services_of(cx: &Cx, tg_arn: &str) -> Result<Vec<String>> {
     let core = cx.doc.section::<Core>().ok().flatten();
     let clusters: Vec<String> = match core.filter(|c| c.cluster_arn != kit::PLANNED) {
         Some(c) => vec![c.cluster_arn],
-        None => {
-            let mut all = Vec::new();
-            let mut pages = ecs.list_clusters().into_paginator().send();
-            while let Some(page) = pages.next().await {
-                all.extend(
-                    page.ctx("listing ECS clusters")?
-                        .cluster_arns()
-                        .iter()
-                        .cloned(),
-                );
-            }
-            all
-        }
+        None => ecs_service::clusters(&ecs).await?,
     };
     let per_cluster = clusters.iter().map(|cluster| {
         let ecs = &ecs;
         async move {
-            let mut arns = Vec::new();
-            let mut pages = ecs.list_services().cluster(cluster).into_paginator().send();
-            while let Some(page) = pages.next().await {
-                match page.found(format!("listing the services of cluster {cluster}"))? {
-                    Some(p) => arns.extend(p.service_arns().iter().cloned()),
-                    None => return Ok::<_, Error>(Vec::new()),
-                }
-            }
-            let mut users = Vec::new();
-            for chunk in arns.chunks(10) {
-                let out = ecs
-                    .describe_services()
-                    .cluster(cluster)
-                    .set_services(Some(chunk.to_vec()))
-                    .send()
-                    .await
-                    .ctx(format!("describing the services of cluster {cluster}"))?;
-                for s in out.services() {
-                    let active = s.status() != Some("INACTIVE");
-                    let uses = s
-                        .load_balancers()
-                        .iter()
-                        .any(|lb| lb.target_group_arn() == Some(tg_arn));
-                    if active && uses {
-                        let short = cluster.rsplit('/').next().unwrap_or(cluster);
-                        users.push(format!(
-                            "{} in cluster {short}",
-                            s.service_name().unwrap_or_default()
-                        ));
-                    }
-                }
-            }
-            Ok(users)
+            let services = ecs_service::services_in(ecs, cluster).await?;
+            Ok::<_, Error>(
+                services
+                    .iter()
+                    .filter(|s| {
+                        s.load_balancers()
+                            .iter()
+                            .any(|lb| lb.target_group_arn() == Some(tg_arn))
+                    })
+                    .map(|s| {
+                        format!(
+                            "{} in cluster {}",
+                            s.service_name().unwrap_or_default(),
+                            ecs_service::cluster_name(cluster)
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            )
         }
     });
     Ok(futures::future::try_join_all(per_cluster)

@@ -35,17 +35,15 @@ pub struct WantSubnet {
 fn zones(now: &Observed) -> Result<Vec<String>> {
     let s = &now.settings;
     let n = s.azs as usize;
-    if n > now.zones.len() {
-        if s.azs_given || now.zones.len() < layout::MIN_AZS as usize {
-            return Err(Error::usage(format!(
-                "--azs {}: the region has only {} available availability zone(s) ({}); use --azs {} or fewer (at least {})",
-                s.azs,
-                now.zones.len(),
-                now.zones.join(", "),
-                now.zones.len(),
-                layout::MIN_AZS
-            )));
-        }
+    if n > now.zones.len() && (s.azs_given || now.zones.len() < layout::MIN_AZS as usize) {
+        return Err(Error::usage(format!(
+            "--azs {}: the region has only {} available availability zone(s) ({}); use --azs {} or fewer (at least {})",
+            s.azs,
+            now.zones.len(),
+            now.zones.join(", "),
+            now.zones.len(),
+            layout::MIN_AZS
+        )));
     }
     Ok(now.zones.iter().take(n).cloned().collect())
 }

@@ -169,7 +169,9 @@ fn a_rerun_on_what_core_up_made_changes_nothing() {
 #[test]
 fn each_drift_plans_its_own_correction() {
     type Drift = fn(&mut Observed);
-    let cases: Vec<(&str, Drift, Vec<(&str, &str, Op)>)> = vec![
+    /// (what it plans, the resource, the op)
+    type Wanted = Vec<(&'static str, &'static str, Op)>;
+    let cases: Vec<(&str, Drift, Wanted)> = vec![
         (
             "DNS hostnames turned off",
             |n| n.dns_hostnames = Some(false),
@@ -315,7 +317,9 @@ fn each_drift_plans_its_own_correction() {
 #[test]
 fn duplicates_of_its_own_are_deleted_keeping_the_one_in_use() {
     type Dup = fn(&mut Observed);
-    let cases: Vec<(&str, Dup, Vec<(&str, Op)>)> = vec![
+    /// (the resource deleted, the op)
+    type Wanted = Vec<(&'static str, Op)>;
+    let cases: Vec<(&str, Dup, Wanted)> = vec![
         (
             "a second VPC (a lost CreateVpc answer)",
             |n| {

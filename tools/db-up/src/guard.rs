@@ -26,51 +26,27 @@ async fn clusters(cx: &Cx, ecs: &aws_sdk_ecs::Client) -> Result<Vec<String>> {
     if !named.is_empty() {
         return Ok(named);
     }
-    let mut all = Vec::new();
-    let mut pages = ecs.list_clusters().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.ctx("listing ECS clusters")?;
-        all.extend(page.cluster_arns().iter().cloned());
-    }
-    Ok(all)
+    ecs_service::clusters(ecs).await
 }
 
 /// The services of one cluster whose network configuration carries `group`.
 async fn services_in(ecs: &aws_sdk_ecs::Client, cluster: &str, group: &str) -> Result<Vec<User>> {
-    let mut arns = Vec::new();
-    let mut pages = ecs.list_services().cluster(cluster).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page.found(format!("listing the ECS services of cluster {cluster}"))? {
-            Some(page) => arns.extend(page.service_arns().iter().cloned()),
-            None => return Ok(Vec::new()),
-        }
-    }
-    let mut users = Vec::new();
-    // DescribeServices takes at most 10 services per call.
-    for chunk in arns.chunks(10) {
-        let out = ecs
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(chunk.to_vec()))
-            .send()
-            .await
-            .ctx(format!("describing the ECS services of cluster {cluster}"))?;
-        for s in out.services() {
-            let active = matches!(s.status(), Some("ACTIVE" | "DRAINING"));
-            let carries = s
-                .network_configuration()
+    let services = ecs_service::services_in(ecs, cluster).await?;
+    Ok(services
+        .iter()
+        .filter(|s| {
+            s.network_configuration()
                 .and_then(|n| n.awsvpc_configuration())
-                .is_some_and(|a| a.security_groups().iter().any(|g| g == group));
-            if active && carries {
-                let cluster_name = cluster.rsplit('/').next().unwrap_or(cluster);
-                users.push(format!(
-                    "ECS service {} (cluster {cluster_name})",
-                    s.service_name().unwrap_or_default()
-                ));
-            }
-        }
-    }
-    Ok(users)
+                .is_some_and(|a| a.security_groups().iter().any(|g| g == group))
+        })
+        .map(|s| {
+            format!(
+                "ECS service {} (cluster {})",
+                s.service_name().unwrap_or_default(),
+                ecs_service::cluster_name(cluster)
+            )
+        })
+        .collect())
 }
 
 /// ECS task network interfaces that carry `group`.

@@ -338,69 +338,10 @@ pub fn section(d: &Desired, arns: Arns, token_version: Option<String>) -> Pipeli
     }
 }
 
-/// "path: old → new" for each leaf where `old` and `new` differ (at most `limit` of them).
+/// "path: old → new" for each leaf where `old` and `new` differ (at most `limit` of them, then
+/// "and N more"): the kit's generic field diff.
 pub fn differences(old: &Value, new: &Value, limit: usize) -> Vec<kit::Field> {
-    let mut out = Vec::new();
-    walk("", old, new, &mut out);
-    if out.len() > limit {
-        let more = out.len() - limit;
-        out.truncate(limit);
-        out.push(format!("and {more} more").into());
-    }
-    out
-}
-
-fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<kit::Field>) {
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_owned()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                walk(
-                    &join(k),
-                    a.get(k).unwrap_or(&Value::Null),
-                    b.get(k).unwrap_or(&Value::Null),
-                    out,
-                );
-            }
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                let label = y
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| i.to_string(), str::to_owned);
-                walk(&join(&label), x, y, out);
-            }
-        }
-        _ if old == new => {}
-        _ => out.push(kit::field(
-            if path.is_empty() { "value" } else { path },
-            short(old),
-            short(new),
-        )),
-    }
-}
-
-fn short(v: &Value) -> String {
-    let text = match v {
-        Value::Null => "(none)".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 80 {
-        format!("{}…", text.chars().take(77).collect::<String>())
-    } else {
-        text
-    }
+    kit::jsondiff::limit(kit::jsondiff::diff(old, new), limit)
 }
 
 #[cfg(test)]

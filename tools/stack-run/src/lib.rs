@@ -113,22 +113,9 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match stackdoc::cli::parse_args("stack-run") {
         Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let first = e.render().to_string();
-            let first = first
-                .lines()
-                .next()
-                .unwrap_or("bad usage")
-                .trim_start_matches("error: ");
-            eprintln!("stack-run: error: {first} (see stack-run --help)");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut env = Env::load();
     let steps = table::steps();

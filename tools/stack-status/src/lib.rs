@@ -35,15 +35,8 @@ pub struct Cli {
     /// A table for people, or JSON for scripts
     #[arg(long, short, value_enum, default_value_t = Output::Table)]
     pub output: Output,
-    /// AWS region (default: AWS_REGION / the profile's region)
-    #[arg(long, help_heading = "AWS")]
-    pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE)
-    #[arg(long, help_heading = "AWS")]
-    pub profile: Option<String>,
-    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
-    #[arg(long, help_heading = "AWS")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: kit::cli::Aws,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,17 +51,11 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli: Cli = match kit::parse_args(TOOL) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    kit::log::init(TOOL, 0, false);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    match runtime.block_on(status(&cli)) {
-        Ok(report) => {
+    kit::tool::main(
+        TOOL,
+        |_: &Cli| (0, false),
+        async |cli: &Cli| {
+            let report = status(cli).await?;
             match cli.output {
                 Output::Json => println!(
                     "{}",
@@ -76,37 +63,20 @@ pub fn main() -> ExitCode {
                 ),
                 Output::Table => print!("{}", output::table(&report)),
             }
-            if report["healthy"] == true {
+            Ok(if report["healthy"] == true {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("{TOOL}: error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+            })
+        },
+    )
 }
 
 /// The whole report; `healthy` is false when `problems` is not empty.
 pub async fn status(cli: &Cli) -> Result<Value> {
     let text = kit::cli::read_document_text(cli.input.as_deref())?;
     let doc = Doc::parse(&text)?;
-    let common = kit::cli::Common {
-        region: cli.region.clone(),
-        profile: cli.profile.clone(),
-        endpoint_url: cli.endpoint_url.clone(),
-        ..Default::default()
-    };
-    kit::aws::check_config(&common)?;
-    let sdk = kit::aws::load_config(&common).await;
-    let region = kit::aws::region_of(&sdk)?;
-    if let Some(doc_region) = doc.region().filter(|r| *r != region) {
-        return Err(Error::usage(format!(
-            "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
-        )));
-    }
+    let kit::tool::Account { sdk, region, .. } = kit::tool::connect(&cli.aws, &doc).await?;
     let svc: Option<Svc> = applied(&doc)?;
     let db: Option<Db> = applied(&doc)?;
     let alb: Option<Alb> = applied(&doc)?;
@@ -199,9 +169,9 @@ fn applied<S: stackdoc::sections::Section>(doc: &Doc) -> Result<Option<S>> {
 fn aws_flags(cli: &Cli) -> Vec<String> {
     let mut flags = Vec::new();
     for (name, value) in [
-        ("--region", &cli.region),
-        ("--profile", &cli.profile),
-        ("--endpoint-url", &cli.endpoint_url),
+        ("--region", &cli.aws.region),
+        ("--profile", &cli.aws.profile),
+        ("--endpoint-url", &cli.aws.endpoint_url),
     ] {
         if let Some(v) = value {
             flags.push(name.to_owned());

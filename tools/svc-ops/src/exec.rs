@@ -148,7 +148,7 @@ fn command_line(
         .map(str::to_owned)
         .to_vec();
     line.extend(["--region".into(), stack.region.clone()]);
-    if let Some(p) = &cli.profile {
+    if let Some(p) = &cli.aws.profile {
         line.extend(["--profile".into(), p.clone()]);
     }
     if let Some(url) = stack.sdk.endpoint_url() {

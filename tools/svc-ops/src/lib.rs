@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use aws_config::SdkConfig;
 use clap::{Parser, Subcommand};
-use kit::{AwsContext, Error, Result};
+use kit::Result;
 use stackdoc::{Doc, Svc};
 
 pub use rollback::Revision;
@@ -46,15 +46,8 @@ pub struct Cli {
         help_heading = "Stack"
     )]
     pub input: Option<PathBuf>,
-    /// AWS region (default: AWS_REGION / the profile's region)
-    #[arg(long, global = true, help_heading = "AWS")]
-    pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE)
-    #[arg(long, global = true, help_heading = "AWS")]
-    pub profile: Option<String>,
-    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
-    #[arg(long, global = true, help_heading = "AWS")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: kit::cli::Aws,
     /// More detail on stderr (-vv: each AWS operation)
     #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Output")]
     pub verbose: u8,
@@ -87,34 +80,18 @@ pub fn command() -> clap::Command {
 
 /// The whole program; `main.rs` calls only this.
 pub fn main() -> ExitCode {
-    let cli: Cli = match kit::parse_args(TOOL) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    kit::log::init(TOOL, cli.verbose, cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&Error::aws(format!("cannot start the async runtime: {e}"))),
-    };
-    let result = runtime.block_on(async {
-        match &cli.command {
-            Command::Logs(args) => logs::run(&cli, args).await,
-            Command::Exec(args) => exec::run(&cli, args).await,
-            Command::Rollback(args) => rollback::run(&cli, args).await,
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
-    }
-}
-
-fn fail(e: &Error) -> ExitCode {
-    eprintln!("{TOOL}: error: {e}");
-    ExitCode::from(e.exit_code())
+    kit::tool::main(
+        TOOL,
+        |cli: &Cli| (cli.verbose, cli.quiet),
+        async |cli: &Cli| {
+            match &cli.command {
+                Command::Logs(args) => logs::run(cli, args).await,
+                Command::Exec(args) => exec::run(cli, args).await,
+                Command::Rollback(args) => rollback::run(cli, args).await,
+            }
+            .map(|()| ExitCode::SUCCESS)
+        },
+    )
 }
 
 /// The stack as the document names it, with AWS configuration aimed at its account.
@@ -126,42 +103,12 @@ pub(crate) struct Stack {
 }
 
 impl Cli {
-    fn common(&self) -> kit::cli::Common {
-        kit::cli::Common {
-            region: self.region.clone(),
-            profile: self.profile.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-            ..Default::default()
-        }
-    }
-
     /// Read the document and its `svc` section, load the AWS configuration, and refuse a
     /// document of another region or account (exit 2) before any other call.
     pub(crate) async fn stack(&self) -> Result<Stack> {
         let doc = Doc::parse(&kit::cli::read_document_text(self.input.as_deref())?)?;
         let svc: Svc = doc.require_applied()?;
-        let common = self.common();
-        kit::aws::check_config(&common)?;
-        let sdk = kit::aws::load_config(&common).await;
-        let region = kit::aws::region_of(&sdk)?;
-        if let Some(doc_region) = doc.region().filter(|r| *r != region) {
-            return Err(Error::usage(format!(
-                "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
-            )));
-        }
-        let identity = aws_sdk_sts::Client::new(&sdk)
-            .get_caller_identity()
-            .send()
-            .await
-            .ctx(
-                "reading the caller identity (STS GetCallerIdentity); check your AWS credentials",
-            )?;
-        let account = identity.account().unwrap_or_default();
-        if let Some(doc_account) = doc.account().filter(|a| *a != account) {
-            return Err(Error::usage(format!(
-                "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
-            )));
-        }
+        let kit::tool::Account { sdk, region, .. } = kit::tool::connect(&self.aws, &doc).await?;
         Ok(Stack {
             doc,
             svc,

@@ -103,18 +103,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     let ecs = Client::new(&stack.sdk);
     let (cluster, service) = (&stack.svc.cluster_name, &stack.svc.service_name);
 
-    let out = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
-        .await
-        .ctx(format!("describing ECS service {service}"))?;
-    let Some(s) = out
-        .services()
-        .iter()
-        .find(|s| s.status() != Some("INACTIVE"))
-    else {
+    let Some(s) = ecs_service::describe(&ecs, cluster, service).await? else {
         return Err(Error::usage(format!(
             "ECS service {service} does not exist in cluster {cluster}; svc-up creates it (make svc)"
         )));
@@ -270,26 +259,16 @@ async fn wait_rollout(
 ) -> Result<()> {
     let what = format!("ECS service {service} to roll back");
     until_deadline(crate::TOOL, deadline, cli.quiet, &what, || async move {
-        let out = ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .ctx(format!("describing ECS service {service}"))?;
-        let Some(s) = out.services().first() else {
+        let Some(s) = ecs_service::describe(ecs, cluster, service).await? else {
             return Err(Error::aws(format!(
                 "ECS service {service} disappeared while rolling back"
             )));
         };
         let deployments = s.deployments();
-        let Some(primary) = deployments.iter().find(|d| d.status() == Some("PRIMARY")) else {
+        let Some(primary) = ecs_service::primary(&s) else {
             return Ok(Poll::Pending("no primary deployment yet".into()));
         };
-        let state = primary
-            .rollout_state()
-            .map(|r| r.as_str().to_owned())
-            .unwrap_or_default();
+        let state = ecs_service::rollout_state(primary);
         if primary.task_definition() != Some(arn) {
             return Err(Error::aws(format!(
                 "ECS service {service} now deploys {} instead of {arn} (another deployment replaced the rollback); see make status",

@@ -9,9 +9,8 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ec2::types::Filter;
 use kit::wait::{Poll, until};
-use kit::{AwsContext, Cx, Error, Result, ResultExt, TAG_APP, TAG_STEP, aws, wait};
+use kit::{AwsContext, Cx, Error, Result, ResultExt, aws, wait};
 use stackdoc::{Core, Svc};
 
 use crate::names::Names;
@@ -461,28 +460,5 @@ async fn task_groups(
         let found = security_groups::find(&c.ec2, &core.vpc_id, &[&n.sg]).await?;
         return Ok(found.into_values().collect());
     }
-    let out = c
-        .ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("group-name").values(&n.sg).build())
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{TAG_APP}"))
-                .values(&cx.app)
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{TAG_STEP}"))
-                .values(cx.section)
-                .build(),
-        )
-        .send()
-        .await
-        .ctx(format!("describing security groups named {}", n.sg))?;
-    let mut groups = Vec::new();
-    for id in out.security_groups().iter().filter_map(|g| g.group_id()) {
-        groups.extend(security_groups::get(&c.ec2, id).await?);
-    }
-    Ok(groups)
+    security_groups::find_owned(&c.ec2, &n.sg, &cx.app, cx.section).await
 }

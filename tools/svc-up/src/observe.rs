@@ -386,16 +386,7 @@ pub fn ecs_service(s: &aws_sdk_ecs::types::Service) -> Result<EcsService> {
             .launch_type()
             .map(|l| l.as_str().to_owned())
             .unwrap_or_default(),
-        tags: s
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
+        tags: kit::tag_map(s.tags().iter().map(|t| (t.key(), t.value()))),
         settled,
     })
 }

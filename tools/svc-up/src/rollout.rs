@@ -19,29 +19,18 @@ pub async fn wait(
     until(cx, &what, || {
         let deployment = deployment.clone();
         async move {
-            let out = ecs
-                .describe_services()
-                .cluster(cluster)
-                .services(service)
-                .send()
-                .await
-                .ctx(format!("describing ECS service {service}"))?;
-            let Some(s) = out.services().first() else {
+            let Some(s) = ecs_service::describe(ecs, cluster, service).await? else {
                 return Err(Error::aws(format!(
                     "ECS service {service} disappeared while rolling out; rerun svc-up"
                 )));
             };
             let deployments = s.deployments();
-            let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
+            let primary = ecs_service::primary(&s);
             let ours = match &deployment {
                 Some(id) => deployments.iter().find(|d| d.id() == Some(id.as_str())),
                 None => primary,
             };
-            let state = |d: &aws_sdk_ecs::types::Deployment| {
-                d.rollout_state()
-                    .map(|r| r.as_str().to_owned())
-                    .unwrap_or_default()
-            };
+            let state = ecs_service::rollout_state;
             match ours {
                 Some(d) if state(d) == "FAILED" => {
                     let id = d.id().unwrap_or_default().to_owned();

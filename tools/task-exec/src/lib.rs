@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kit::{AwsContext, Error, Result};
+use kit::{Error, Result};
 use stackdoc::{Doc, Svc};
 
 pub use resolve::Entry;
@@ -56,15 +56,8 @@ pub struct Cli {
     )]
     pub input: Option<PathBuf>,
 
-    /// AWS region (default: AWS_REGION / the profile's region)
-    #[arg(long, help_heading = "AWS")]
-    pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE)
-    #[arg(long, help_heading = "AWS")]
-    pub profile: Option<String>,
-    /// Send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)
-    #[arg(long, help_heading = "AWS")]
-    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub aws: kit::cli::Aws,
 
     /// More detail on stderr (-vv for debug)
     #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Output")]
@@ -130,39 +123,24 @@ pub fn command() -> clap::Command {
 
 /// The whole program; `main.rs` calls only this.
 pub fn main() -> ExitCode {
-    let cli: Cli = match kit::parse_args(TOOL) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    kit::log::init(TOOL, cli.verbose, cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&Error::aws(format!("cannot start the async runtime: {e}"))),
-    };
-    let prepared = match runtime.block_on(prepare(&cli)) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
-    };
-    drop(runtime);
-    if cli.list {
-        for (name, (_, origin)) in &prepared.vars {
-            match origin {
-                Origin::Environment => println!("{name}\tenvironment"),
-                Origin::Secret(from) => println!("{name}\tsecret {from}"),
-                Origin::Set => println!("{name}\t--set"),
+    kit::tool::main(
+        TOOL,
+        |cli: &Cli| (cli.verbose, cli.quiet),
+        async |cli: &Cli| {
+            let prepared = prepare(cli).await?;
+            if cli.list {
+                for (name, (_, origin)) in &prepared.vars {
+                    match origin {
+                        Origin::Environment => println!("{name}\tenvironment"),
+                        Origin::Secret(from) => println!("{name}\tsecret {from}"),
+                        Origin::Set => println!("{name}\t--set"),
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
             }
-        }
-        return ExitCode::SUCCESS;
-    }
-    fail(&exec(&cli.command, prepared))
-}
-
-fn fail(e: &Error) -> ExitCode {
-    eprintln!("{TOOL}: error: {e}");
-    ExitCode::from(e.exit_code())
+            Err(exec(&cli.command, prepared))
+        },
+    )
 }
 
 /// The environment, ready to hand to the command.
@@ -175,30 +153,7 @@ async fn prepare(cli: &Cli) -> Result<Prepared> {
     let svc: Svc = doc.require_applied()?;
     let container = cli.container.clone().unwrap_or(svc.container_name.clone());
 
-    let common = kit::cli::Common {
-        region: cli.region.clone(),
-        profile: cli.profile.clone(),
-        endpoint_url: cli.endpoint_url.clone(),
-        ..Default::default()
-    };
-    let sdk = kit::aws::load_config(&common).await;
-    let region = kit::aws::region_of(&sdk)?;
-    if let Some(doc_region) = doc.region().filter(|r| *r != region) {
-        return Err(Error::usage(format!(
-            "the stack document is for region {doc_region}, but the current region is {region}; set AWS_REGION={doc_region} or pass --region {doc_region}"
-        )));
-    }
-    let identity = aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .ctx("reading the caller identity (STS GetCallerIdentity); check your AWS credentials")?;
-    let account = identity.account().unwrap_or_default();
-    if let Some(doc_account) = doc.account().filter(|a| *a != account) {
-        return Err(Error::usage(format!(
-            "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
-        )));
-    }
+    let sdk = kit::tool::connect(&cli.aws, &doc).await?.sdk;
 
     let def = taskdef::current(&sdk, &svc.cluster_name, &svc.service_name, &container).await?;
     let values = resolve::resolve(&sdk, &def.secrets).await?;

@@ -24,19 +24,9 @@ pub async fn current(
     container: &str,
 ) -> Result<Container> {
     let ecs = aws_sdk_ecs::Client::new(sdk);
-    let out = ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
-        .await
-        .ctx(format!(
-            "describing ECS service {service} in cluster {cluster}"
-        ))?;
-    let svc = out
-        .services()
-        .iter()
-        .find(|s| s.status() == Some("ACTIVE"))
+    let svc = ecs_service::describe(&ecs, cluster, service)
+        .await?
+        .filter(|s| s.status() == Some("ACTIVE"))
         .ok_or_else(|| {
             Error::aws(format!(
                 "ECS service {service} does not exist in cluster {cluster} (or is being deleted); run svc-up"

@@ -10,7 +10,6 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use serde_json::Value;
 use stackdoc::Doc;
 use stackdoc::cli::{Cli, Command};
@@ -19,22 +18,9 @@ use stackdoc::cli::{Cli, Command};
 struct Fail(u8, String);
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match stackdoc::cli::parse_args("stack-doc") {
         Ok(c) => c,
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let text = e.render().to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("bad usage")
-                .trim_start_matches("error: ");
-            eprintln!("stack-doc: error: {first} (see stack-doc --help)");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let result = match cli.command {
         Command::Join { files } => join(&files),
