@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use testkit::rds::error::ProvideErrorMetadata;
 use testkit::{Emulator, Value, ec2, fixtures, rds, secretsmanager, ssm};
 
 pub const APP: &str = "unicorn-ui";
@@ -40,10 +41,10 @@ pub fn cluster(emu: &Emulator, id: &str) -> Option<rds::types::DbCluster> {
     ) {
         Ok(out) => out.db_clusters().first().cloned(),
         Err(e) => {
-            let text = format!("{e:?}");
+            // The error's code, not its text (RDS spells it with or without "Fault").
             assert!(
-                text.contains("DBClusterNotFound"),
-                "describe cluster: {text}"
+                e.code().is_some_and(|c| c.starts_with("DBClusterNotFound")),
+                "describe cluster: {e:?}"
             );
             None
         }
@@ -59,10 +60,11 @@ pub fn instance(emu: &Emulator, id: &str) -> Option<rds::types::DbInstance> {
     ) {
         Ok(out) => out.db_instances().first().cloned(),
         Err(e) => {
-            let text = format!("{e:?}");
+            // The error's code, not its text (RDS spells it with or without "Fault").
             assert!(
-                text.contains("DBInstanceNotFound"),
-                "describe instance: {text}"
+                e.code()
+                    .is_some_and(|c| c.starts_with("DBInstanceNotFound")),
+                "describe instance: {e:?}"
             );
             None
         }
@@ -78,10 +80,11 @@ pub fn subnet_group(emu: &Emulator, name: &str) -> Option<rds::types::DbSubnetGr
     ) {
         Ok(out) => out.db_subnet_groups().first().cloned(),
         Err(e) => {
-            let text = format!("{e:?}");
+            // The error's code, not its text (RDS spells it with or without "Fault").
             assert!(
-                text.contains("DBSubnetGroupNotFound"),
-                "describe subnet group: {text}"
+                e.code()
+                    .is_some_and(|c| c.starts_with("DBSubnetGroupNotFound")),
+                "describe subnet group: {e:?}"
             );
             None
         }
