@@ -178,9 +178,6 @@ async fn execution(cx: &Cx, c: &Clients, d: &Desired, id: &str) -> Result<End> {
         cx,
         &format!("pipeline {name} execution {}", short(id)),
         || async {
-            let filter = ActionExecutionFilter::builder()
-                .pipeline_execution_id(id)
-                .build();
             let (exec, actions) = futures::try_join!(
                 async {
                     c.codepipeline
@@ -191,26 +188,22 @@ async fn execution(cx: &Cx, c: &Clients, d: &Desired, id: &str) -> Result<End> {
                         .await
                         .ctx(format!("reading execution {id} of pipeline {name}"))
                 },
-                async {
-                    c.codepipeline
-                        .list_action_executions()
-                        .pipeline_name(name)
-                        .filter(filter)
-                        .send()
-                        .await
-                        .ctx(format!(
-                            "listing the actions of execution {id} of pipeline {name}"
-                        ))
-                },
+                list_actions(c, name, id),
             )?;
-            let actions = actions.action_execution_details().to_vec();
-            let line = progress(&stages, &actions);
-            *last_actions.borrow_mut() = actions;
             let status = exec
                 .pipeline_execution()
                 .and_then(|e| e.status())
                 .cloned()
                 .unwrap_or(PipelineExecutionStatus::InProgress);
+            // The two reads ran side by side, so the actions may predate the end: an action
+            // that failed just before the execution did still shows InProgress. Once the
+            // execution has ended, read its actions again, after.
+            let actions = match status {
+                PipelineExecutionStatus::InProgress | PipelineExecutionStatus::Stopping => actions,
+                _ => list_actions(c, name, id).await?,
+            };
+            let line = progress(&stages, &actions);
+            *last_actions.borrow_mut() = actions;
             Ok(match status {
                 PipelineExecutionStatus::InProgress | PipelineExecutionStatus::Stopping => {
                     wait::Poll::Pending(line)
@@ -247,6 +240,25 @@ async fn execution(cx: &Cx, c: &Clients, d: &Desired, id: &str) -> Result<End> {
             summary.map(|s| format!(" ({s})")).unwrap_or_default()
         ))),
     }
+}
+
+/// Every action execution of one pipeline execution (one page: a pipeline of three stages
+/// has far fewer than the default page of 100).
+async fn list_actions(c: &Clients, name: &str, id: &str) -> Result<Vec<ActionExecutionDetail>> {
+    let filter = ActionExecutionFilter::builder()
+        .pipeline_execution_id(id)
+        .build();
+    let out = c
+        .codepipeline
+        .list_action_executions()
+        .pipeline_name(name)
+        .filter(filter)
+        .send()
+        .await
+        .ctx(format!(
+            "listing the actions of execution {id} of pipeline {name}"
+        ))?;
+    Ok(out.action_execution_details().to_vec())
 }
 
 /// The one line for a failed execution: the stage and action that failed, AWS's reason, and
