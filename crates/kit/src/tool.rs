@@ -44,20 +44,77 @@ pub async fn configure(aws: &Aws, doc: &Doc) -> Result<(SdkConfig, String)> {
 }
 
 /// Whose credentials these are (STS GetCallerIdentity): refused (exit 2) when the document
-/// was recorded for another account.
+/// was recorded for another account. Inside stack-run's chain the answer stack-run got for
+/// the very same credentials is taken instead of asking again ([`CHECKED_CALLER`]).
 pub async fn caller_account(sdk: &SdkConfig, doc: &Doc) -> Result<String> {
-    let identity = aws_sdk_sts::Client::new(sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .ctx("reading the caller identity (STS GetCallerIdentity); check your AWS credentials")?;
-    let account = identity.account().unwrap_or_default().to_owned();
+    let account = match checked_caller(sdk).await {
+        Some(account) => account,
+        None => ask_caller(sdk).await?,
+    };
     if let Some(doc_account) = doc.account().filter(|a| *a != account) {
         return Err(Error::usage(format!(
             "the stack document is for account {doc_account}, but the current credentials are for account {account}; use credentials (AWS_PROFILE) for {doc_account}"
         )));
     }
     Ok(account)
+}
+
+/// The environment variable through which stack-run hands the tools it runs the account it
+/// checked with STS, for which credentials and endpoint: `ACCOUNT ACCESS_KEY_ID ENDPOINT`
+/// (`-` for no endpoint override). A tool takes the account only when its own credentials
+/// resolve to that access key id and it talks to that endpoint: the same key is the same
+/// principal, so STS would answer the same. Anything else (another --profile or
+/// --endpoint-url in a step's flags, a malformed value) and the tool asks STS itself.
+pub const CHECKED_CALLER: &str = "STAGEHAND_CHECKED_CALLER";
+
+/// STS GetCallerIdentity: the account.
+pub async fn ask_caller(sdk: &SdkConfig) -> Result<String> {
+    let identity = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .ctx("reading the caller identity (STS GetCallerIdentity); check your AWS credentials")?;
+    Ok(identity.account().unwrap_or_default().to_owned())
+}
+
+/// The value of [`CHECKED_CALLER`] for these credentials, after asking STS; None when the
+/// credentials are temporary (a role's session: each resolution may give another key, so a
+/// tool could not match it, and resolving again could cost a call) or STS failed (each tool
+/// then asks and reports the failure itself).
+pub async fn checked_caller_value(sdk: &SdkConfig) -> Option<String> {
+    let creds = resolve(sdk).await?;
+    if creds.expiry().is_some() {
+        return None;
+    }
+    let account = ask_caller(sdk).await.ok()?;
+    (!account.is_empty()).then(|| {
+        format!(
+            "{account} {} {}",
+            creds.access_key_id(),
+            sdk.endpoint_url().unwrap_or("-")
+        )
+    })
+}
+
+/// The account stack-run checked, if it holds for these credentials and this endpoint.
+async fn checked_caller(sdk: &SdkConfig) -> Option<String> {
+    let given = std::env::var(CHECKED_CALLER).ok()?;
+    let [account, key, endpoint] = given.split(' ').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    if account.is_empty() || key.is_empty() || endpoint != sdk.endpoint_url().unwrap_or("-") {
+        return None;
+    }
+    let creds = resolve(sdk).await?;
+    (creds.expiry().is_none() && creds.access_key_id() == key).then(|| {
+        crate::debug!("account {account}: checked by stack-run for the same access key");
+        account.to_owned()
+    })
+}
+
+async fn resolve(sdk: &SdkConfig) -> Option<aws_credential_types::Credentials> {
+    use aws_credential_types::provider::ProvideCredentials;
+    sdk.credentials_provider()?.provide_credentials().await.ok()
 }
 
 /// The whole `main` of a tool that is not a step: parse the command line (a usage error is

@@ -5,7 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Listener};
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancer_attributes::DescribeLoadBalancerAttributesOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_group_attributes::DescribeTargetGroupAttributesOutput;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Listener, LoadBalancer, TargetGroup,
+};
 use kit::{AwsContext, Cx, PLANNED, Result};
 use security_groups::Group;
 use stackdoc::Core;
@@ -97,9 +101,8 @@ pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
     let elb = Client::new(&cx.sdk);
     let ec2 = aws_sdk_ec2::Client::new(&cx.sdk);
     let sg_names = [names.sg.as_str()];
-    let (lb, tg, mut groups) = futures::try_join!(
-        load_balancer(&elb, &names.lb),
-        target_group(&elb, &names.tg),
+    let ((lb, tg), mut groups) = futures::try_join!(
+        both(&elb, &names.lb, &names.tg),
         security_groups::find(&ec2, &core.vpc_id, &sg_names),
     )?;
     let on_443 = lb
@@ -145,8 +148,48 @@ async fn certificate(cx: &Cx, arn: &str) -> Result<CertNow> {
     })
 }
 
-/// The load balancer named `name`, with its attributes, listeners and tags; None if absent.
-pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>> {
+/// The load balancer and the target group, with their details: both described first, then
+/// their attributes, the listeners and the tags of both (one DescribeTags), side by side.
+pub async fn both(
+    client: &Client,
+    lb_name: &str,
+    tg_name: &str,
+) -> Result<(Option<LbNow>, Option<TgNow>)> {
+    let (lb, tg) = futures::try_join!(
+        describe_lb(client, lb_name),
+        describe_tg(client, tg_name)
+    )?;
+    let lb_arn = lb.as_ref().and_then(|l| l.load_balancer_arn());
+    let tg_arn = tg.as_ref().and_then(|t| t.target_group_arn());
+    let arns: Vec<&str> = lb_arn.into_iter().chain(tg_arn).collect();
+    let (lb_details, tg_attrs, mut tags) = futures::try_join!(
+        async {
+            match lb_arn {
+                Some(arn) => lb_details(client, arn, lb_name).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match tg_arn {
+                Some(arn) => tg_attributes(client, arn, tg_name).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        tags_of(client, &arns, "the load balancer and target group"),
+    )?;
+    let lb = lb.zip(lb_details).map(|(lb, (attrs, listeners))| {
+        let tags = tags.remove(lb.load_balancer_arn().unwrap_or_default());
+        lb_now(&lb, attrs, listeners, tags.unwrap_or_default())
+    });
+    let tg = tg.zip(tg_attrs).map(|(tg, attrs)| {
+        let tags = tags.remove(tg.target_group_arn().unwrap_or_default());
+        tg_now(&tg, attrs, tags.unwrap_or_default())
+    });
+    Ok((lb, tg))
+}
+
+/// The load balancer named `name` as DescribeLoadBalancers gives it; None if absent.
+async fn describe_lb(client: &Client, name: &str) -> Result<Option<LoadBalancer>> {
     let Some(found) = client
         .describe_load_balancers()
         .names(name)
@@ -156,27 +199,59 @@ pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>>
     else {
         return Ok(None);
     };
-    let Some(lb) = found
+    Ok(found
         .load_balancers()
         .iter()
         .find(|l| l.load_balancer_name() == Some(name))
-    else {
-        return Ok(None);
-    };
-    let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
-    let (attrs, listeners, tags) = futures::try_join!(
+        .cloned())
+}
+
+/// A load balancer's attributes and listeners.
+async fn lb_details(
+    client: &Client,
+    arn: &str,
+    name: &str,
+) -> Result<(DescribeLoadBalancerAttributesOutput, Vec<ListenerNow>)> {
+    futures::try_join!(
         async {
             client
                 .describe_load_balancer_attributes()
-                .load_balancer_arn(&arn)
+                .load_balancer_arn(arn)
                 .send()
                 .await
                 .ctx(format!("reading the attributes of load balancer {name}"))
         },
-        listeners_of(client, &arn, name),
-        tags_of(client, &arn, name),
+        listeners_of(client, arn, name),
+    )
+}
+
+/// The load balancer named `name`, with its attributes, listeners and tags; None if absent.
+pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>> {
+    let Some(lb) = describe_lb(client, name).await? else {
+        return Ok(None);
+    };
+    let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
+    let arns = [arn.as_str()];
+    let ((attrs, listeners), mut tags) = futures::try_join!(
+        lb_details(client, &arn, name),
+        tags_of(client, &arns, name),
     )?;
-    Ok(Some(LbNow {
+    Ok(Some(lb_now(
+        &lb,
+        attrs,
+        listeners,
+        tags.remove(&arn).unwrap_or_default(),
+    )))
+}
+
+fn lb_now(
+    lb: &LoadBalancer,
+    attrs: DescribeLoadBalancerAttributesOutput,
+    listeners: Vec<ListenerNow>,
+    tags: BTreeMap<String, String>,
+) -> LbNow {
+    let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
+    LbNow {
         dns_name: lb.dns_name().unwrap_or_default().to_owned(),
         hosted_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_owned(),
         state: lb
@@ -207,7 +282,7 @@ pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>>
         tags,
         listeners,
         arn,
-    }))
+    }
 }
 
 /// The listeners of a load balancer.
@@ -221,8 +296,8 @@ pub async fn listeners_of(client: &Client, arn: &str, name: &str) -> Result<Vec<
     Ok(out.listeners().iter().map(listener_of).collect())
 }
 
-/// The target group named `name`, with its attributes and tags; None if absent.
-pub async fn target_group(client: &Client, name: &str) -> Result<Option<TgNow>> {
+/// The target group named `name` as DescribeTargetGroups gives it; None if absent.
+async fn describe_tg(client: &Client, name: &str) -> Result<Option<TargetGroup>> {
     let Some(found) = client
         .describe_target_groups()
         .names(name)
@@ -232,26 +307,51 @@ pub async fn target_group(client: &Client, name: &str) -> Result<Option<TgNow>> 
     else {
         return Ok(None);
     };
-    let Some(tg) = found
+    Ok(found
         .target_groups()
         .iter()
         .find(|t| t.target_group_name() == Some(name))
-    else {
+        .cloned())
+}
+
+async fn tg_attributes(
+    client: &Client,
+    arn: &str,
+    name: &str,
+) -> Result<DescribeTargetGroupAttributesOutput> {
+    client
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .ctx(format!("reading the attributes of target group {name}"))
+}
+
+/// The target group named `name`, with its attributes and tags; None if absent.
+pub async fn target_group(client: &Client, name: &str) -> Result<Option<TgNow>> {
+    let Some(tg) = describe_tg(client, name).await? else {
         return Ok(None);
     };
     let arn = tg.target_group_arn().unwrap_or_default().to_owned();
-    let (attrs, tags) = futures::try_join!(
-        async {
-            client
-                .describe_target_group_attributes()
-                .target_group_arn(&arn)
-                .send()
-                .await
-                .ctx(format!("reading the attributes of target group {name}"))
-        },
-        tags_of(client, &arn, name),
+    let arns = [arn.as_str()];
+    let (attrs, mut tags) = futures::try_join!(
+        tg_attributes(client, &arn, name),
+        tags_of(client, &arns, name),
     )?;
-    Ok(Some(TgNow {
+    Ok(Some(tg_now(
+        &tg,
+        attrs,
+        tags.remove(&arn).unwrap_or_default(),
+    )))
+}
+
+fn tg_now(
+    tg: &TargetGroup,
+    attrs: DescribeTargetGroupAttributesOutput,
+    tags: BTreeMap<String, String>,
+) -> TgNow {
+    let arn = tg.target_group_arn().unwrap_or_default().to_owned();
+    TgNow {
         protocol: tg
             .protocol()
             .map(|p| p.as_str().to_owned())
@@ -287,25 +387,39 @@ pub async fn target_group(client: &Client, name: &str) -> Result<Option<TgNow>> 
             .collect(),
         tags,
         arn,
-    }))
+    }
 }
 
-async fn tags_of(client: &Client, arn: &str, name: &str) -> Result<BTreeMap<String, String>> {
+/// The tags of each of `arns` (one DescribeTags takes up to 20), by ARN; no call for none.
+async fn tags_of(
+    client: &Client,
+    arns: &[&str],
+    name: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    if arns.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let out = client
         .describe_tags()
-        .resource_arns(arn)
+        .set_resource_arns(Some(arns.iter().map(|a| (*a).to_owned()).collect()))
         .send()
         .await
         .ctx(format!("reading the tags of {name}"))?;
     Ok(out
         .tag_descriptions()
         .iter()
-        .flat_map(|d| d.tags())
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
+        .map(|d| {
+            let tags = d
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect();
+            (d.resource_arn().unwrap_or_default().to_owned(), tags)
         })
         .collect())
 }

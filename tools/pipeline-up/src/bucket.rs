@@ -1,10 +1,10 @@
-//! The artifact bucket: what is there (one round trip: HeadBucket and the six settings read
-//! side by side), what should be, putting the settings that differ, and emptying it for
+//! The artifact bucket: what is there (one round trip: the six settings read side by side,
+//! the tags' read with ExpectedBucketOwner also saying whether it is there and ours), what should be, putting the settings that differ, and emptying it for
 //! `--destroy`.
 //!
 //! S3 cannot tag a bucket at creation, so a run killed between CreateBucket and
 //! PutBucketTagging leaves a bucket without tags. Such a bucket — the stack's deterministic
-//! name, in the stack's account (HeadBucket with ExpectedBucketOwner), with no stagehand tags
+//! name, in the stack's account (GetBucketTagging with ExpectedBucketOwner), with no stagehand tags
 //! and no objects — is adopted: tagged and set up as if just created.
 
 use aws_sdk_s3::types as s3t;
@@ -68,27 +68,27 @@ where
 /// The artifact bucket, if it exists in this account.
 pub async fn observe(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<FoundBucket>> {
     let b = n.bucket.as_str();
-    let (head, policy, encryption, block, ownership, lifecycle, tagging) = futures::join!(
-        c.s3.head_bucket()
-            .bucket(b)
-            .expected_bucket_owner(&cx.account)
-            .send(),
+    // The tags' read also answers whether the bucket is there and ours (ExpectedBucketOwner:
+    // a 403 for a bucket of another account), so no HeadBucket of its own.
+    let (policy, encryption, block, ownership, lifecycle, tagging) = futures::join!(
         c.s3.get_bucket_policy().bucket(b).send(),
         c.s3.get_bucket_encryption().bucket(b).send(),
         c.s3.get_public_access_block().bucket(b).send(),
         c.s3.get_bucket_ownership_controls().bucket(b).send(),
         c.s3.get_bucket_lifecycle_configuration().bucket(b).send(),
-        c.s3.get_bucket_tagging().bucket(b).send(),
+        c.s3.get_bucket_tagging()
+            .bucket(b)
+            .expected_bucket_owner(&cx.account)
+            .send(),
     );
-    match head {
-        Ok(_) => {}
-        Err(e) if aws::is_not_found(&e) => return Ok(None),
+    match &tagging {
+        Err(e) if aws::is_not_found(e) => return Ok(None),
         Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(403) => {
             return Err(Error::usage(format!(
                 "the bucket name {b} is taken by another AWS account; S3 bucket names are global, so deploy under another --app"
             )));
         }
-        Err(e) => return Err(Error::from_sdk(format!("looking for bucket {b}"), e)),
+        _ => {}
     }
     let policy = setting(policy, "policy", b)?;
     let encryption = setting(encryption, "encryption", b)?;

@@ -47,7 +47,11 @@ impl Buffered {
 pub fn run_buffered(bin: &Path, tool: &str, args: &[String], input: &str) -> Buffered {
     let started = Instant::now();
     let path = bin.join(tool);
-    let out = Command::new(&path)
+    let mut command = Command::new(&path);
+    if let Some((key, value)) = crate::caller::env() {
+        command.env(key, value);
+    }
+    let out = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -94,7 +98,11 @@ pub fn run_buffered(bin: &Path, tool: &str, args: &[String], input: &str) -> Buf
 pub fn run(bin: &Path, tool: &str, args: &[String], input: &str, progress: &Progress) -> Ran {
     let started = Instant::now();
     let path = bin.join(tool);
-    let spawned = Command::new(&path)
+    let mut command = Command::new(&path);
+    if let Some((key, value)) = crate::caller::env() {
+        command.env(key, value);
+    }
+    let spawned = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -15,6 +15,7 @@
 //! table's var column: DB_ARGS="--max-acu 4"); the tools are found next to this binary, or in
 //! $STAGEHAND_BIN. stderr carries progress; stdout only what a script prints (up: the URL).
 
+mod caller;
 mod child;
 mod plan;
 mod progress;

@@ -118,6 +118,7 @@ pub(crate) fn args_for(
 pub fn plan(env: &Env, steps: &[StepDef]) -> Result<()> {
     let progress = Progress::new("plan");
     let start = load(&env.stack)?;
+    crate::caller::check();
     let planned = plan_chain(env, steps, &start, &progress)?;
     if let Ok(out) = std::env::var("PLAN_OUT")
         && !out.is_empty()
@@ -137,6 +138,7 @@ pub fn plan(env: &Env, steps: &[StepDef]) -> Result<()> {
 pub fn up(env: &Env, steps: &[StepDef]) -> Result<()> {
     let progress = Progress::new("up");
     let mut doc = load(&env.stack)?;
+    crate::caller::check();
 
     // Check before changing: the whole chain's plan, with read-only calls. Bad flags, a
     // missing input or a name taken stop here, before the first write.
@@ -323,6 +325,7 @@ pub fn down(env: &Env, steps: &[StepDef]) -> Result<()> {
             "not confirmed; nothing was changed (AUTO_APPROVE=1 or --yes skips the question)",
         ));
     }
+    crate::caller::check();
     for step in steps.iter().rev() {
         // The table's down flags, less any the user's <VAR>_ARGS already give (clap refuses a
         // flag given twice).
