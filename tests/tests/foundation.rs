@@ -141,6 +141,47 @@ fn a_document_from_another_account_is_refused() {
     emu.calls_since(mark).assert_no_mutations();
 }
 
+/// stack-run checks the account once and hands it to the tools it runs
+/// (STAGEHAND_CHECKED_CALLER = "ACCOUNT ACCESS_KEY_ID ENDPOINT"): a tool takes it only for its
+/// own access key and endpoint, else asks STS; what it takes is still held to the document.
+#[test]
+fn a_tool_takes_the_checked_account_only_for_its_own_access_key_and_endpoint() {
+    let emu = Emulator::start();
+    let sts_calls = |handed: &str| {
+        let mark = emu.mark();
+        let out = emu
+            .tool("slr-check")
+            .env("STAGEHAND_CHECKED_CALLER", handed)
+            .stdin(r#"{"version": 1}"#)
+            .run();
+        let doc = out.ok();
+        assert_eq!(doc["account"], ACCOUNT, "{handed}");
+        emu.calls_since(mark).count("sts:GetCallerIdentity")
+    };
+    // The emulator's clients (testkit) use the access key id "test".
+    let url = emu.url.clone();
+    assert_eq!(sts_calls(&format!("{ACCOUNT} test {url}")), 0, "same key");
+    assert_eq!(sts_calls(&format!("{ACCOUNT} AKIAOTHER {url}")), 1, "another key");
+    assert_eq!(
+        sts_calls(&format!("{ACCOUNT} test http://127.0.0.1:1")),
+        1,
+        "another endpoint"
+    );
+    assert_eq!(sts_calls(&format!("{ACCOUNT} test")), 1, "malformed");
+
+    // A handed account is compared with the document like STS's answer: refused, no writes.
+    let mark = emu.mark();
+    let out = emu
+        .tool("slr-check")
+        .arg("--create")
+        .env("STAGEHAND_CHECKED_CALLER", format!("999999999999 test {url}"))
+        .stdin(format!(r#"{{"version": 1, "account": "{ACCOUNT}"}}"#))
+        .run();
+    let line = out.fails(2);
+    assert!(line.contains("account 999999999999"), "{line}");
+    emu.calls_since(mark).assert_no_mutations();
+}
+
 #[test]
 fn the_core_fixture_is_a_valid_core_section() {
     let emu = Emulator::start();

@@ -14,6 +14,8 @@
 //! failed run resumes where it stopped. Extra flags per step come from `<VAR>_ARGS` (the
 //! table's var column: DB_ARGS="--max-acu 4"); the tools are found next to this binary, or in
 //! $STAGEHAND_BIN. stderr carries progress; stdout only what a script prints (up: the URL).
+//! up, plan and down ask STS who the credentials are once and hand the answer to every tool
+//! (caller.rs), which takes it only for the same access key; otherwise it asks itself.
 
 mod caller;
 mod child;
