@@ -151,6 +151,7 @@ fn a_tool_takes_the_checked_account_only_for_its_own_access_key_and_endpoint() {
         let mark = emu.mark();
         let out = emu
             .tool("slr-check")
+            .args(["--create", "--plan"])
             .env("STAGEHAND_CHECKED_CALLER", handed)
             .stdin(r#"{"version": 1}"#)
             .run();
