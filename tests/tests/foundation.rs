@@ -162,7 +162,11 @@ fn a_tool_takes_the_checked_account_only_for_its_own_access_key_and_endpoint() {
     // The emulator's clients (testkit) use the access key id "test".
     let url = emu.url.clone();
     assert_eq!(sts_calls(&format!("{ACCOUNT} test {url}")), 0, "same key");
-    assert_eq!(sts_calls(&format!("{ACCOUNT} AKIAOTHER {url}")), 1, "another key");
+    assert_eq!(
+        sts_calls(&format!("{ACCOUNT} AKIAOTHER {url}")),
+        1,
+        "another key"
+    );
     assert_eq!(
         sts_calls(&format!("{ACCOUNT} test http://127.0.0.1:1")),
         1,
@@ -175,7 +179,10 @@ fn a_tool_takes_the_checked_account_only_for_its_own_access_key_and_endpoint() {
     let out = emu
         .tool("slr-check")
         .arg("--create")
-        .env("STAGEHAND_CHECKED_CALLER", format!("999999999999 test {url}"))
+        .env(
+            "STAGEHAND_CHECKED_CALLER",
+            format!("999999999999 test {url}"),
+        )
         .stdin(format!(r#"{{"version": 1, "account": "{ACCOUNT}"}}"#))
         .run();
     let line = out.fails(2);

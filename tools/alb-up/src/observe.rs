@@ -155,10 +155,7 @@ pub async fn both(
     lb_name: &str,
     tg_name: &str,
 ) -> Result<(Option<LbNow>, Option<TgNow>)> {
-    let (lb, tg) = futures::try_join!(
-        describe_lb(client, lb_name),
-        describe_tg(client, tg_name)
-    )?;
+    let (lb, tg) = futures::try_join!(describe_lb(client, lb_name), describe_tg(client, tg_name))?;
     let lb_arn = lb.as_ref().and_then(|l| l.load_balancer_arn());
     let tg_arn = tg.as_ref().and_then(|t| t.target_group_arn());
     let arns: Vec<&str> = lb_arn.into_iter().chain(tg_arn).collect();
@@ -232,10 +229,8 @@ pub async fn load_balancer(client: &Client, name: &str) -> Result<Option<LbNow>>
     };
     let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
     let arns = [arn.as_str()];
-    let ((attrs, listeners), mut tags) = futures::try_join!(
-        lb_details(client, &arn, name),
-        tags_of(client, &arns, name),
-    )?;
+    let ((attrs, listeners), mut tags) =
+        futures::try_join!(lb_details(client, &arn, name), tags_of(client, &arns, name),)?;
     Ok(Some(lb_now(
         &lb,
         attrs,
