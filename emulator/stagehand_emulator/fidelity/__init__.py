@@ -21,12 +21,19 @@ _modules = [
 from . import sim  # noqa: E402  (loaded above; named for install)
 
 
+_installed = False
+
+
 def install(start=True):
-    """Patch moto; with `start`, also start the simulation's thread (a zygote starts it in
-    each forked emulator instead: threads do not survive a fork)."""
-    for module in _modules:
-        if hasattr(module, "install"):
-            module.install()
+    """Patch moto (once: a second patch would wrap every patched method twice); with `start`,
+    also start the simulation's thread (a zygote starts it in each forked emulator instead:
+    threads do not survive a fork)."""
+    global _installed
+    if not _installed:
+        _installed = True
+        for module in _modules:
+            if hasattr(module, "install"):
+                module.install()
     if start:
         sim.start()
 
