@@ -29,7 +29,7 @@ RUN="$STATE/portal"
 BUILD="${PORTAL_BUILD:-$ROOT/target/portal}"
 CACHE="${STAGEHAND_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stagehand}"
 BIN="${STAGEHAND_BIN:-$ROOT/target/debug}"
-APP="$ROOT/examples/backstage-app"
+SRC="$ROOT/examples/backstage-app"   # the example app's sources; APP: where it is built
 LOCAL_OVERLAY="$ROOT/templates/app-config.portal-local.yaml"
 TIMEOUT="${PORTAL_TIMEOUT:-600}"     # seconds until the portal must serve
 PORT=7007                            # the target group's port; BASE_URL's local value
@@ -164,28 +164,33 @@ browser_tools() {
 build_stamp() {
   {
     echo "node $NODE_VERSION"
-    (cd "$APP" && git ls-files -co --exclude-standard -z . | LC_ALL=C sort -z | xargs -0 sha256sum)
+    (cd "$SRC" && git ls-files -co --exclude-standard -z . | LC_ALL=C sort -z | xargs -0 sha256sum)
   } | sha256sum | cut -d' ' -f1
 }
 
+# The app is built in the cache, in a directory named by that stamp: every checkout of the same
+# sources (a fresh clone in CI, a worktree) runs the build that is there instead of installing
+# and building again (4-6 minutes on 2 cores).
 build_app() {
-  mkdir -p "$CACHE"
+  mkdir -p "$CACHE/app-builds"
   # One build at a time per machine: two runs must not install into the same node_modules.
   exec 9>"$CACHE/portal-build.lock"
   flock 9
   local stamp; stamp="$(build_stamp)"
-  if [[ -f "$APP/.stagehand-build" && "$(cat "$APP/.stagehand-build")" == "$stamp" \
-        && -f "$APP/packages/backend/dist/bundle.tar.gz" ]]; then
-    say "example app already built (unchanged since)"
+  APP="$CACHE/app-builds/$stamp"
+  if [[ -f "$APP/.stagehand-build" && -f "$APP/packages/backend/dist/bundle.tar.gz" ]]; then
+    say "example app already built (unchanged since; $APP)"
+    touch "$APP"
   else
-    rm -f "$APP/.stagehand-build"
+    rm -rf "$APP"; mkdir -p "$APP"
+    (cd "$SRC" && git ls-files -co --exclude-standard -z . | xargs -0 cp --parents -a -t "$APP")
     local registry t0 t1 t2
     registry="$(npm config get registry)"
     export YARN_NPM_REGISTRY_SERVER="${registry%/}"
     export YARN_CACHE_FOLDER="$CACHE/yarn-cache" YARN_ENABLE_GLOBAL_CACHE=false
     export YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_PROGRESS_BARS=false YARN_ENABLE_INLINE_BUILDS=false
     t0=$SECONDS
-    say "yarn install --immutable (dependencies cached in $YARN_CACHE_FOLDER)"
+    say "yarn install --immutable in $APP (dependencies cached in $YARN_CACHE_FOLDER)"
     (cd "$APP" && retry 3 yarn install --immutable) >"$RUN/build.log" 2>&1 \
       || { tail -20 "$RUN/build.log" >&2; die "yarn install failed; see $RUN/build.log"; }
     t1=$SECONDS
@@ -196,6 +201,12 @@ build_app() {
     say "built in $((t2 - t0)) s (install $((t1 - t0)) s, tsc and build $((t2 - t1)) s)"
     echo "$stamp" >"$APP/.stagehand-build"
   fi
+  # Older builds go; the three newest stay (a branch switched back and forth, another
+  # checkout's portal running from its own build).
+  local old
+  for old in $(ls -1dt "$CACHE"/app-builds/*/ 2>/dev/null | tail -n +4); do
+    rm -rf "${old%/}"
+  done
   flock -u 9
 }
 
@@ -349,7 +360,7 @@ guest_token() {
 }
 
 # The names of the example entities the catalog must list (metadata.name in examples/entities.yaml).
-example_entities() { sed -n 's/^  name: *//p' "$APP/examples/entities.yaml"; }
+example_entities() { sed -n 's/^  name: *//p' "$SRC/examples/entities.yaml"; }
 
 catalog_lists_examples() {
   local token names

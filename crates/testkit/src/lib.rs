@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod inventory;
 pub mod pipeline;
 pub mod stack;
+mod zygote;
 
 pub use control::{Fault, FaultKind, Holds};
 
@@ -65,9 +66,15 @@ pub fn tool_path(name: &str) -> PathBuf {
 /// test process dies, since it exits when its stdin closes).
 pub struct Emulator {
     pub url: String,
-    child: Child,
-    _stdin: ChildStdin,
+    process: Process,
     runtime: tokio::runtime::Runtime,
+}
+
+enum Process {
+    /// Forked by the checkout's zygote (see zygote.rs): ends when its connection closes.
+    Forked { _connection: zygote::Forked },
+    /// A Python of its own: ends when killed, or when its stdin closes.
+    Own { child: Child, _stdin: ChildStdin },
 }
 
 impl Emulator {
@@ -77,6 +84,27 @@ impl Emulator {
             python.exists(),
             "the emulator is not installed; run `make emulator` (make test does)"
         );
+        let (url, process) = match zygote::fork(&python, &root().join("emulator")) {
+            Some(forked) => (
+                forked.url.clone(),
+                Process::Forked {
+                    _connection: forked,
+                },
+            ),
+            None => Self::own(&python),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        Emulator {
+            url,
+            process,
+            runtime,
+        }
+    }
+
+    fn own(python: &Path) -> (String, Process) {
         let mut child = Command::new(python)
             .args([
                 "-m",
@@ -102,16 +130,13 @@ impl Emulator {
             .unwrap_or_else(|| panic!("emulator did not start: {line:?}"))
             .to_owned();
         let stdin = child.stdin.take().expect("emulator stdin");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        Emulator {
+        (
             url,
-            child,
-            _stdin: stdin,
-            runtime,
-        }
+            Process::Own {
+                child,
+                _stdin: stdin,
+            },
+        )
     }
 
     /// A tool process aimed at this emulator, with a clean AWS environment.
@@ -278,8 +303,10 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Process::Own { child, .. } = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -18,12 +18,24 @@ _modules = [
     importlib.import_module(f"{__name__}.{m.name}")
     for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
 ]
+from . import sim  # noqa: E402  (loaded above; named for install)
 
 
-def install():
-    for module in _modules:
-        if hasattr(module, "install"):
-            module.install()
+_installed = False
+
+
+def install(start=True):
+    """Patch moto (once: a second patch would wrap every patched method twice); with `start`,
+    also start the simulation's thread (a zygote starts it in each forked emulator instead:
+    threads do not survive a fork)."""
+    global _installed
+    if not _installed:
+        _installed = True
+        for module in _modules:
+            if hasattr(module, "install"):
+                module.install()
+    if start:
+        sim.start()
 
 
 def routes():

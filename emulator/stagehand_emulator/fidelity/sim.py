@@ -65,7 +65,6 @@ def _run():
 
 
 def install():
-    global _started
     original = BaseResponse.call_action
 
     def call_action(self):
@@ -74,6 +73,11 @@ def install():
             return original(self)
 
     BaseResponse.call_action = call_action
+
+
+def start():
+    """Start the simulation's thread (once): after install, and after a zygote's fork."""
+    global _started
     if not _started:
         _started = True
         threading.Thread(target=_run, name="stagehand-sim", daemon=True).start()
