@@ -377,3 +377,75 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
     assert_eq!(stack.service().task_definition(), Some(deployed.as_str()));
     assert_eq!(doc["svc"]["task_definition_arn"], deployed.as_str());
 }
+
+#[test]
+fn rollback_passes_over_a_copy_of_the_running_revision() {
+    let stack = Stack::new("rollback-copy");
+    stack.up_ok();
+    let deployed = stack.service().task_definition().unwrap().to_owned();
+    let d = revision(&deployed);
+    let earlier = deployed.replace(&format!(":{d}"), &format!(":{}", d - 1));
+    assert_ne!(stack.image_of(&earlier), stack.image_of(&deployed));
+
+    // The running definition registered again, as a retried registration whose first answer
+    // was lost leaves it, and the copy deployed: a rollback to the revision just before the
+    // running one would change nothing.
+    let c = ecs::Client::new(&stack.emu.sdk());
+    let td = stack
+        .emu
+        .block_on(
+            c.describe_task_definition()
+                .task_definition(&deployed)
+                .send(),
+        )
+        .expect("describe task definition")
+        .task_definition
+        .unwrap();
+    let copy = stack
+        .emu
+        .block_on(
+            c.register_task_definition()
+                .family(td.family().unwrap())
+                .set_container_definitions(td.container_definitions.clone())
+                .set_task_role_arn(td.task_role_arn.clone())
+                .set_execution_role_arn(td.execution_role_arn.clone())
+                .set_network_mode(td.network_mode.clone())
+                .set_requires_compatibilities(td.requires_compatibilities.clone())
+                .set_cpu(td.cpu.clone())
+                .set_memory(td.memory.clone())
+                .set_volumes(td.volumes.clone())
+                .set_runtime_platform(td.runtime_platform.clone())
+                .send(),
+        )
+        .expect("register the copy")
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    stack
+        .emu
+        .block_on(
+            c.update_service()
+                .cluster(stack.svc("cluster_name"))
+                .service(stack.svc("service_name"))
+                .task_definition(&copy)
+                .send(),
+        )
+        .expect("deploy the copy");
+
+    let out = stack.ops(&["rollback"]).run();
+    let doc = out.ok();
+    let family = td.family().unwrap();
+    assert!(
+        out.stderr.contains(&format!(
+            "skipping {family}:{d}: the same definition as {family}:{}",
+            d + 1
+        )),
+        "{}",
+        out.stderr
+    );
+    // An independent look: the service runs the revision before the copies, and the
+    // document says so.
+    assert_eq!(stack.service().task_definition(), Some(earlier.as_str()));
+    assert_eq!(doc["svc"]["task_definition_arn"], earlier.as_str());
+}

@@ -1,5 +1,7 @@
 //! `svc-ops rollback`: the ECS service back to the revision of its task-definition family
-//! before the one it runs (or `--to` a named one), like ecspresso's rollback.
+//! before the one it runs (or `--to` a named one), like ecspresso's rollback. Copies of the
+//! running revision (the same definition registered again) are passed over: rolling back to
+//! one would change nothing.
 //!
 //! How it stays rolled back: svc-up builds on the revision the service runs (the image belongs
 //! to the pipeline once the service exists; svc-up keeps the running revision's image), so the
@@ -12,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{SortOrder, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{SortOrder, TaskDefinition, TaskDefinitionStatus};
 use kit::wait::{Poll, until_deadline};
 use kit::{AwsContext, Error, Result};
 use serde_json::Value;
@@ -23,7 +25,7 @@ use crate::Cli;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The revision to go to: its number (3), family:revision, or its ARN (default: the
-    /// family's newest ACTIVE revision before the one the service runs)
+    /// family's newest ACTIVE revision before the one the service runs that differs from it)
     #[arg(long, value_name = "REVISION")]
     pub to: Option<String>,
     /// Show what would change and print the document unchanged; read-only calls only
@@ -119,21 +121,35 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
         Some(to) => target_of(to, &running).map_err(Error::usage)?,
         None => {
             let active = active_revisions(&ecs, &running.family).await?;
-            previous(&running, &active).ok_or_else(|| {
+            let none_before = || {
                 Error::usage(format!(
-                    "ECS service {service} runs {running}, and family {} has no ACTIVE revision before it; nothing to roll back to (pass --to REVISION for a later one)",
+                    "ECS service {service} runs {running}, and family {} has no ACTIVE revision before it that differs from it; nothing to roll back to (pass --to REVISION for a later one)",
                     running.family
                 ))
-            })?
+            };
+            let mut candidate = previous(&running, &active).ok_or_else(none_before)?;
+            // A revision registered twice (a retried registration whose first answer was
+            // lost) would make a rollback that changes nothing: go past the copies.
+            let mut copies = Vec::new();
+            if let Some(now) = definition(&ecs, &running).await? {
+                while definition(&ecs, &candidate)
+                    .await?
+                    .is_some_and(|td| same_definition(&td, &now))
+                {
+                    copies.push(candidate.to_string());
+                    candidate = previous(&candidate, &active).ok_or_else(none_before)?;
+                }
+            }
+            if !copies.is_empty() {
+                kit::info!(
+                    "skipping {}: the same definition as {running} (registered again)",
+                    copies.join(", ")
+                );
+            }
+            candidate
         }
     };
-    let found = ecs
-        .describe_task_definition()
-        .task_definition(target.to_string())
-        .send()
-        .await
-        .found(format!("describing task definition {target}"))?
-        .and_then(|o| o.task_definition);
+    let found = definition(&ecs, &target).await?;
     let Some(td) = found else {
         return Err(Error::usage(format!(
             "task definition {target} does not exist; list the family's revisions with: aws ecs list-task-definitions --family-prefix {}",
@@ -188,6 +204,34 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
     }
     print_doc(&doc);
     Ok(())
+}
+
+/// A revision's task definition; None when it does not exist.
+async fn definition(ecs: &Client, rev: &Revision) -> Result<Option<TaskDefinition>> {
+    Ok(ecs
+        .describe_task_definition()
+        .task_definition(rev.to_string())
+        .send()
+        .await
+        .found(format!("describing task definition {rev}"))?
+        .and_then(|o| o.task_definition))
+}
+
+/// Whether two revisions would run the same tasks: everything but what makes each
+/// registration unique (its ARN, number, status, times, who registered it).
+pub fn same_definition(a: &TaskDefinition, b: &TaskDefinition) -> bool {
+    fn deployed(td: &TaskDefinition) -> TaskDefinition {
+        let mut td = td.clone();
+        td.task_definition_arn = None;
+        td.revision = 0;
+        td.status = None;
+        td.registered_at = None;
+        td.registered_by = None;
+        td.deregistered_at = None;
+        td.delete_requested_at = None;
+        td
+    }
+    deployed(a) == deployed(b)
 }
 
 /// The family's ACTIVE revisions (every page).
@@ -307,6 +351,32 @@ mod tests {
             family: "backstage".into(),
             number: n,
         }
+    }
+
+    fn td(revision: i32, image: &str) -> TaskDefinition {
+        TaskDefinition::builder()
+            .family("backstage")
+            .revision(revision)
+            .task_definition_arn(format!(
+                "arn:aws:ecs:us-west-2:123456789012:task-definition/backstage:{revision}"
+            ))
+            .status(TaskDefinitionStatus::Active)
+            .registered_at(aws_sdk_ecs::primitives::DateTime::from_secs(i64::from(
+                revision,
+            )))
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("backstage")
+                    .image(image)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn a_registration_again_is_the_same_definition_and_another_image_is_not() {
+        assert!(same_definition(&td(4, "app:abc"), &td(5, "app:abc")));
+        assert!(!same_definition(&td(4, "app:abc"), &td(5, "app:def")));
     }
 
     #[test]
