@@ -346,11 +346,21 @@ backend_up() {
   task_fingerprint >"$RUN/backend.task"
 }
 
-# What the running backend's environment came from: the service's task definition and image,
-# the secret versions its tasks started with, the password version set on the cluster. A
-# pipeline deploy or a rotation (then up.sh) changes it, and ECS would replace its tasks.
+# Which tasks ECS runs for the service now: its primary deployment (id and task definition),
+# read from the emulator, not from the document. ECS replaces a service's tasks exactly when a
+# new deployment starts: a pipeline deploy, svc-up's redeploy after a rotation (up.sh), a
+# rollback. The portal restarts on the same events, the document's age notwithstanding.
 task_fingerprint() {
-  doc "json.dumps([d['svc'].get(k) for k in ('task_definition_arn', 'image', 'secret_versions')] + [d['db'].get('password_version')], sort_keys=True)"
+  (eval "$(scripts/emulator.sh env)" && "$ROOT/emulator/.venv/bin/python" - \
+      "$(doc "d['svc']['cluster_name']")" "$(doc "d['svc']['service_name']")" <<'PY'
+import os, sys
+import boto3
+ecs = boto3.client("ecs", region_name=os.environ["AWS_REGION"])
+service = ecs.describe_services(cluster=sys.argv[1], services=[sys.argv[2]])["services"][0]
+primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+print(primary["id"], primary["taskDefinition"])
+PY
+  )
 }
 
 # guest_token: a guest's Backstage token (what the sign-in page gets for "Enter as guest").
@@ -415,14 +425,15 @@ up() {
   mkdir -p "$RUN"
   [[ -x "$BIN/task-exec" ]] || die "$BIN/task-exec is not built; run 'make build'"
   if alive backend; then
-    if [[ -s "$STACK" && "$(task_fingerprint 2>/dev/null)" == "$(cat "$RUN/backend.task" 2>/dev/null)" ]]; then
+    local now; now="$( [[ -s "$STACK" ]] && task_fingerprint 2>/dev/null || true)"
+    if [[ -n "$now" && "$now" == "$(cat "$RUN/backend.task" 2>/dev/null)" ]]; then
       say "already running (pid $(cut -d' ' -f1 "$RUN/backend.pid")); make portal-down stops it"
       echo "Backstage portal: http://localhost:$PORT"
       return 0
     fi
     # As ECS replaces a service's tasks after a deploy or a rotation: new environment, and
     # PostgreSQL restarted with the cluster's current master password.
-    say "the service's task changed since the portal started (a deploy or a secret rotation); restarting it"
+    say "the service's task changed since the portal started (a new deployment: a pipeline deploy, a rotation, a rollback); restarting it"
     stop backend TERM
   fi
   demo_up

@@ -1,7 +1,8 @@
 //! `make portal`: the example Backstage app, built with the buildspec's commands, run under
 //! task-exec with the demo stack's task environment against a local PostgreSQL with TLS, seen
 //! through its API and a headless browser; after a DB-password rotation and up.sh, `make
-//! portal` restarts it and it still connects; `make portal-down` stops it all. And the
+//! portal` restarts it and it still connects; after a pipeline deploy alone it restarts it
+//! too, as ECS replaces the tasks; `make portal-down` stops it all. And the
 //! example app carries this project's templates unchanged.
 
 use std::path::{Path, PathBuf};
@@ -133,6 +134,39 @@ impl Portal {
     /// The DB password as the task gets it (task-exec is the one place it is read).
     fn db_password(&self) -> String {
         db_password(&self.dir)
+    }
+
+    fn doc(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.stack()).unwrap()).unwrap()
+    }
+
+    /// The task definition of the service's primary deployment, as DescribeServices answers
+    /// it (boto3 from the emulator's environment, aimed at the demo's emulator).
+    fn primary_task_definition(&self) -> String {
+        let emulator = std::fs::read_to_string(self.dir.join("emulator.url")).unwrap();
+        let doc = self.doc();
+        let out = Command::new(root().join("emulator/.venv/bin/python"))
+            .args([
+                "-c",
+                "import boto3,sys; s=boto3.client('ecs').describe_services(cluster=sys.argv[1], services=[sys.argv[2]])['services'][0]; print(next(d['taskDefinition'] for d in s['deployments'] if d['status']=='PRIMARY'))",
+                doc["svc"]["cluster_name"].as_str().unwrap(),
+                doc["svc"]["service_name"].as_str().unwrap(),
+            ])
+            .env("AWS_ENDPOINT_URL", emulator.trim())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", testkit::REGION)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("describe the service");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 }
 
@@ -341,6 +375,52 @@ fn make_portal_serves_the_example_catalog_with_the_task_environment_follows_a_ro
         String::from_utf8_lossy(&same.stderr)
     );
     assert_eq!(portal.pid("backend"), restarted);
+
+    // A pipeline deploy alone (a push, no up.sh, the document untouched) replaces the
+    // service's tasks in ECS, and so the portal on the next make portal.
+    let before = portal.primary_task_definition();
+    let emulator = std::fs::read_to_string(portal.dir.join("emulator.url")).unwrap();
+    let pipeline = portal.doc()["pipeline"]["pipeline_name"]
+        .as_str()
+        .expect("pipeline.pipeline_name")
+        .to_owned();
+    let (pushed, _) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &format!(
+            r#"{{"pipeline": "{pipeline}", "commit": "{}"}}"#,
+            "fe".repeat(20)
+        ),
+        &format!("{}/_stagehand/pipeline/push", emulator.trim()),
+    ]);
+    assert!(pushed.contains("pipelineExecutionId"), "{pushed}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while portal.primary_task_definition() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pushed commit was never deployed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let deployed = portal.run("portal");
+    let deployed_err = String::from_utf8_lossy(&deployed.stderr).into_owned();
+    assert!(deployed.status.success(), "{deployed_err}");
+    assert!(
+        deployed_err.contains("the service's task changed since the portal started"),
+        "make portal after a pipeline deploy restarts the portal:\n{deployed_err}"
+    );
+    assert!(
+        !alive(restarted),
+        "the backend before the deploy was stopped"
+    );
+    assert!(!alive(postgres), "PostgreSQL restarts with the backend");
+    let restarted = portal.pid("backend");
+    let postgres = portal.pid("postgres");
+    let (_, health) = curl(&[&format!("{PORTAL}/healthcheck")]);
+    assert_eq!(health, "200");
 
     // portal-down stops everything make portal started, the demo it brought up included.
     let down = portal.run("portal-down");
