@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import threading
+import traceback
 
 # moto reads these when its modules load, so they are set before the import below.
 DEFAULTS = {
@@ -163,13 +164,21 @@ def _zygote(path, app):
                 conn.close()
                 return
             if os.fork() == 0:
-                listener.close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                # Each emulator its own ids and uuids, as separate processes would have.
-                random.seed()
-                mock_random.seed()
-                _child(conn, app)
-                os._exit(0)
+                # The child never returns into this loop (nor runs its `finally`, which would
+                # remove the zygote's socket): it exits here, whatever happens.
+                code = 0
+                try:
+                    listener.close()
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    # Each emulator its own ids and uuids, as separate processes would have.
+                    random.seed()
+                    mock_random.seed()
+                    _child(conn, app)
+                except BaseException:
+                    traceback.print_exc()
+                    code = 1
+                finally:
+                    os._exit(code)
             conn.close()
     finally:
         try:
