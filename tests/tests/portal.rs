@@ -107,16 +107,10 @@ impl Portal {
     /// A script of the project, aimed at the demo's emulator like a user after
     /// `eval "$(scripts/emulator.sh env)"`.
     fn script(&self, args: &[&str]) {
-        let emulator = std::fs::read_to_string(self.dir.join("emulator.url")).unwrap();
         let mut cmd = Command::new(root().join(args[0]));
         cmd.args(&args[1..]).current_dir(root());
         self.aim(&mut cmd);
-        cmd.env("AWS_ENDPOINT_URL", emulator.trim())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", testkit::REGION)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        at_demo_emulator(&mut cmd, &self.dir);
         let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
@@ -143,24 +137,16 @@ impl Portal {
     /// The task definition of the service's primary deployment, as DescribeServices answers
     /// it (boto3 from the emulator's environment, aimed at the demo's emulator).
     fn primary_task_definition(&self) -> String {
-        let emulator = std::fs::read_to_string(self.dir.join("emulator.url")).unwrap();
         let doc = self.doc();
-        let out = Command::new(root().join("emulator/.venv/bin/python"))
-            .args([
-                "-c",
-                "import boto3,sys; s=boto3.client('ecs').describe_services(cluster=sys.argv[1], services=[sys.argv[2]])['services'][0]; print(next(d['taskDefinition'] for d in s['deployments'] if d['status']=='PRIMARY'))",
-                doc["svc"]["cluster_name"].as_str().unwrap(),
-                doc["svc"]["service_name"].as_str().unwrap(),
-            ])
-            .env("AWS_ENDPOINT_URL", emulator.trim())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", testkit::REGION)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .expect("describe the service");
+        let mut cmd = Command::new(root().join("emulator/.venv/bin/python"));
+        cmd.args([
+            "-c",
+            "import boto3,sys; s=boto3.client('ecs').describe_services(cluster=sys.argv[1], services=[sys.argv[2]])['services'][0]; print(next(d['taskDefinition'] for d in s['deployments'] if d['status']=='PRIMARY'))",
+            doc["svc"]["cluster_name"].as_str().unwrap(),
+            doc["svc"]["service_name"].as_str().unwrap(),
+        ]);
+        at_demo_emulator(&mut cmd, &self.dir);
+        let out = cmd.output().expect("describe the service");
         assert!(
             out.status.success(),
             "{}",
@@ -178,20 +164,30 @@ impl Drop for Portal {
     }
 }
 
-fn db_password(dir: &Path) -> String {
+/// Aim a command at the demo's emulator, as `eval "$(scripts/emulator.sh env)"` does.
+fn at_demo_emulator(cmd: &mut Command, dir: &Path) {
     let emulator = std::fs::read_to_string(dir.join("emulator.url")).expect("emulator.url");
-    let out = Command::new(testkit::tool_path("task-exec"))
-        .arg("--in")
-        .arg(dir.join("stack.json"))
-        .args(["-q", "--", "sh", "-c", "printf %s \"$POSTGRES_PASSWORD\""])
-        .env("AWS_ENDPOINT_URL", emulator.trim())
+    cmd.env("AWS_ENDPOINT_URL", emulator.trim())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", testkit::REGION)
+        .env("AWS_DEFAULT_REGION", testkit::REGION)
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .expect("task-exec");
+        .env_remove("AWS_PROFILE");
+}
+
+fn db_password(dir: &Path) -> String {
+    let mut cmd = Command::new(testkit::tool_path("task-exec"));
+    cmd.arg("--in").arg(dir.join("stack.json")).args([
+        "-q",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$POSTGRES_PASSWORD\"",
+    ]);
+    at_demo_emulator(&mut cmd, dir);
+    let out = cmd.output().expect("task-exec");
     assert!(
         out.status.success(),
         "task-exec: {}",
