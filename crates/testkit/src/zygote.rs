@@ -41,8 +41,10 @@ pub(crate) fn fork(python: &Path, emulator_dir: &Path) -> Option<Forked> {
         if let Some(Answer::Ready(forked)) = ask(&socket) {
             return Some(forked);
         }
-        // None or Stale: start one, once between all the tests that found none just now.
-        let lock = File::create(socket.with_extension("lock")).ok()?;
+        // None or Stale: start one, once between all the tests that found none just now. The
+        // lock is on the emulator's directory itself (flock works on a directory's descriptor),
+        // so no lock file is left behind.
+        let lock = File::open(emulator_dir).ok()?;
         lock.lock().ok()?;
         match ask(&socket) {
             Some(Answer::Ready(forked)) => return Some(forked),
