@@ -145,6 +145,8 @@ def _zygote(path, app):
 
     stamp = _sources_stamp()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    # Stopped (kill, a cleanup), it still removes its socket on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     tmp = f"{path}.{os.getpid()}"
     listener.bind(tmp)

@@ -96,6 +96,23 @@ class ZygoteTest(unittest.TestCase):
         self.assertTrue(_alive(pid_b))
         b.close()
 
+    def test_a_zygote_stopped_with_sigterm_removes_its_socket(self):
+        with tempfile.TemporaryDirectory() as dir_:
+            path = os.path.join(dir_, "term.sock")
+            zygote = subprocess.Popen(
+                [sys.executable, "-m", "stagehand_emulator", "--zygote", path],
+                cwd=EMULATOR, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            try:
+                self.assertEqual(zygote.stdout.readline().strip(), b"READY")
+                self.assertTrue(os.path.exists(path))
+                zygote.terminate()
+                self.assertEqual(zygote.wait(timeout=30), 0)
+                self.assertFalse(os.path.exists(path), "the stopped zygote left its socket")
+            finally:
+                zygote.stdout.close()
+                if zygote.poll() is None:
+                    zygote.kill()
+
     def test_a_zygote_whose_sources_changed_answers_stale_and_exits(self):
         dir_ = tempfile.TemporaryDirectory()
         path = os.path.join(dir_.name, "stale.sock")
