@@ -153,9 +153,10 @@ def _zygote(path, app):
     inode = os.stat(tmp).st_ino
     listener.listen(64)
     os.replace(tmp, path)  # atomically: a client never connects to a half-made socket
-    listener.settimeout(ZYGOTE_IDLE_S)
-    print("READY", flush=True)
     try:
+        # READY is said inside the `try`: a SIGTERM right after it still removes the socket.
+        listener.settimeout(ZYGOTE_IDLE_S)
+        print("READY", flush=True)
         while True:
             try:
                 conn, _ = listener.accept()
