@@ -16,7 +16,7 @@ pub mod sections;
 pub use doc::{Doc, VERSION};
 pub use error::DocError;
 pub use sections::{
-    Alb, Core, Db, NamedArn, Pipeline, SecretRef, Secrets, Section, Slr, Subnet, Svc,
+    Alb, Core, Db, Ecr, NamedArn, Pipeline, SecretRef, Secrets, Section, Slr, Subnet, Svc,
 };
 
 /// Identifier placeholder in a planned document for what apply would create.
