@@ -114,7 +114,8 @@ done 2>&1 | tee "$work/stagehand.txt"
 # up.sh's final pass (--no-wait in the chain column, or no wait at all) runs on in the
 # background; the portal serves when the last hold ends. Which holds each step starts:
 #   core-up: the NAT gateway; db-up: the cluster and its writer, created together (the longer);
-#   alb-up: the load balancer; pipeline-up: its first execution (the build, then the rollout).
+#   alb-up: the load balancer; pipeline-up: its first execution (the build, then the rollout,
+#   which starts once the build is done and the service exists: the again column's sections).
 if [[ "${REAL_TIMES:-0}" == 1 ]]; then
   python3 - "$REAL_HOLDS" "$work/stagehand.txt" <<'PY'
 import json, re, statistics, sys
@@ -130,21 +131,25 @@ steps = {}
 for line in open("scripts/steps.tsv"):
     if line.startswith("#") or not line.strip():
         continue
-    tool, section, _t, _v, needs, flags, chain = line.split()[:7]
+    tool, section, _t, _v, needs, flags, chain, _f, _d, again = line.split()[:10]
     flags = f"{flags} {chain}"
     inline = "--no-wait" not in flags and (tool != "pipeline-up" or "--wait" in flags)
-    steps[section] = (tool, [] if needs == "-" else needs.split(","), inline)
+    steps[section] = (tool, [] if needs == "-" else needs.split(","), inline,
+                      [] if again == "-" else again.split(","))
 done = {}
 def returns(section):  # when the step returns (its start plus what it waits for inline)
     if section not in done:
-        tool, needs, inline = steps[section]
+        tool, needs, inline, _a = steps[section]
         start = max((returns(n) for n in needs if n in steps), default=0.0)
         done[section] = (start, start + (starts.get(tool, 0.0) if inline else 0.0))
     return done[section][1]
 ends = {}
-for section, (tool, _n, _i) in steps.items():
+for section, (tool, _n, _i, again) in steps.items():
     returns(section)
     ends[tool] = done[section][0] + starts.get(tool, 0.0)
+    if tool == "pipeline-up":  # the rollout waits for the build and for the service
+        built = done[section][0] + h["build_s"]
+        ends[tool] = max([built] + [returns(a) for a in again]) + h["rollout_s"]
 critical = max(ends.values())
 path = max(ends, key=ends.get)
 ups = [float(m.group(1)) for m in (re.match(r"phase=up wall_s=([0-9.]+)", l) for l in open(sys.argv[2])) if m]

@@ -199,7 +199,7 @@ fn a_stack_torn_down_with_its_final_snapshot_comes_back_from_it_with_the_printed
         password
     );
     assert_eq!(stack.emu.master_password(&cluster_id), password);
-    assert!(str_at(&after, "/pipeline/url").starts_with("http://"));
+    assert!(str_at(&after, "/alb/url").starts_with("http://"));
 
     // The restore flag is an action, not a setting: a plain rerun keeps the cluster.
     let mark = stack.emu.mark();

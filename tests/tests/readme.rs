@@ -38,7 +38,7 @@ fn make_demo_brings_the_stack_up_and_demo_down_takes_it_away() {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stack).unwrap()).unwrap();
     assert!(
-        doc["pipeline"]["url"]
+        doc["alb"]["url"]
             .as_str()
             .is_some_and(|u| stdout.contains(u))
     );

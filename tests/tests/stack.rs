@@ -8,7 +8,7 @@ fn full_up_creates_every_resource_of_the_seed_and_a_rerun_changes_nothing() {
     let stack = Stack::new("up");
     let out = stack.up();
     let doc = stack.doc();
-    let url = doc["pipeline"]["url"].as_str().expect("pipeline.url");
+    let url = doc["alb"]["url"].as_str().expect("alb.url");
     assert!(url.starts_with("http://"), "{url}");
     assert_eq!(out.stdout.trim(), url, "up.sh prints the application URL");
     // stderr is a pipe here, as when redirected to a file: no colours, no cursor movement.
@@ -371,12 +371,7 @@ fn down_leaves_only_the_final_snapshot_and_the_secrets_in_their_recovery_window_
     // Up again after down.
     stack.up();
     let again = stack.doc();
-    assert!(
-        again["pipeline"]["url"]
-            .as_str()
-            .unwrap()
-            .starts_with("http://")
-    );
+    assert!(again["alb"]["url"].as_str().unwrap().starts_with("http://"));
 }
 
 #[test]

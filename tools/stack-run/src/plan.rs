@@ -62,8 +62,7 @@ fn same_input(start: &Doc, doc: &Doc, step: &StepDef, still: &BTreeSet<String>) 
         .iter()
         .all(|key| start.raw_section(key) == doc.raw_section(key))
         && step
-            .needs
-            .iter()
+            .plan_needs()
             .all(|n| still.contains(n) || start.raw_section(n) == doc.raw_section(n))
 }
 
@@ -79,15 +78,14 @@ fn plans_nothing(json: Option<&Path>) -> bool {
 }
 
 /// Whether a step can start on the start document before its upstream steps planned: the
-/// identity is known and every section it needs is there, applied.
+/// identity is known and every section it needs (or runs again after) is there, applied.
 fn can_guess(start: &Doc, step: &StepDef) -> bool {
     !step.needs.is_empty()
         && start.app().is_some()
         && start.region().is_some()
         && start.account().is_some()
         && step
-            .needs
-            .iter()
+            .plan_needs()
             .all(|n| start.has_section(n) && !start.is_planned(n))
 }
 
@@ -198,8 +196,7 @@ fn schedule(env: &Env, steps: &[StepDef], start: &Doc, dir: &Path) -> Result<Vec
                         continue;
                     }
                     let ready = step
-                        .needs
-                        .iter()
+                        .plan_needs()
                         .all(|n| done.contains(n) || !in_pass.contains(n.as_str()));
                     if !ready {
                         continue;

@@ -1,6 +1,6 @@
 //! up, plan, down and step over the step table.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -177,8 +177,8 @@ pub fn up(env: &Env, steps: &[StepDef]) -> Result<()> {
 
 fn print_url(doc: &Doc) {
     if let Some(url) = doc
-        .raw_section("pipeline")
-        .and_then(|p| p.get("url"))
+        .raw_section("alb")
+        .and_then(|a| a.get("url"))
         .and_then(Value::as_str)
     {
         println!("{url}");
@@ -186,7 +186,7 @@ fn print_url(doc: &Doc) {
 }
 
 /// Run every step, each as soon as the steps writing the sections it needs have run in this
-/// pass; save after each. On a failure: no new step starts, the running ones finish and are
+/// pass (and once more after those of its `again` column that it ran without); save after each. On a failure: no new step starts, the running ones finish and are
 /// saved, and the error names the step.
 fn apply(env: &Env, steps: &[StepDef], doc: &mut Doc, progress: &Progress) -> Result<()> {
     run_scheduled(env, steps, doc, progress, |step| {
@@ -221,6 +221,9 @@ fn run_scheduled(
     let in_pass: BTreeSet<&str> = work.iter().map(|(s, _)| s.section.as_str()).collect();
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut started: BTreeSet<String> = BTreeSet::new();
+    // Steps that ran before a section of their `again` column was in the document: each runs
+    // once more after the step writing it (tool → those sections).
+    let mut again: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut failure: Option<Fail> = None;
     let mut running = 0usize;
     let (tx, rx) = mpsc::channel::<(usize, Ran)>();
@@ -228,15 +231,31 @@ fn run_scheduled(
         loop {
             if failure.is_none() {
                 for (i, (step, args)) in work.iter().enumerate() {
-                    let ready = !started.contains(&step.tool)
+                    let first = !started.contains(&step.tool)
                         && step
                             .needs
                             .iter()
                             .all(|n| done.contains(n) || !in_pass.contains(n.as_str()));
-                    if !ready {
+                    let once_more = done.contains(&step.section)
+                        && again
+                            .get(&step.tool)
+                            .is_some_and(|after| after.iter().all(|n| done.contains(n)));
+                    if first {
+                        started.insert(step.tool.clone());
+                        let missing: Vec<String> = step
+                            .again
+                            .iter()
+                            .filter(|n| !doc.has_section(n) && in_pass.contains(n.as_str()))
+                            .cloned()
+                            .collect();
+                        if !missing.is_empty() {
+                            again.insert(step.tool.clone(), missing);
+                        }
+                    } else if once_more {
+                        again.remove(&step.tool);
+                    } else {
                         continue;
                     }
-                    started.insert(step.tool.clone());
                     running += 1;
                     let input = doc.to_pretty();
                     let tx = tx.clone();

@@ -25,6 +25,11 @@ pub struct StepDef {
     pub finish: Option<Vec<String>>,
     /// Extra flags of its `--destroy` in down (the whole teardown the user confirmed).
     pub down: Vec<String>,
+    /// Sections it reads when they exist but does not wait for: run before one of them was
+    /// in the document, it runs once more in the same pass after the step writing it (pipeline-up
+    /// starts before the service exists, holding its Deploy stage; it runs again after svc-up
+    /// to release it). A plan waits for them, so it shows the end state.
+    pub again: Vec<String>,
 }
 
 impl StepDef {
@@ -36,6 +41,11 @@ impl StepDef {
             .split_whitespace()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The sections its plan waits for: what it needs, and what makes it run again.
+    pub fn plan_needs(&self) -> impl Iterator<Item = &String> {
+        self.needs.iter().chain(self.again.iter())
     }
 }
 
@@ -69,10 +79,11 @@ pub fn parse(text: &str) -> Result<Vec<StepDef>, String> {
             chain,
             finish,
             down,
+            again,
         ] = cols[..]
         else {
             return Err(format!(
-                "steps.tsv line {}: {} columns, not 9: {line}",
+                "steps.tsv line {}: {} columns, not 10: {line}",
                 n + 1,
                 cols.len()
             ));
@@ -100,10 +111,21 @@ pub fn parse(text: &str) -> Result<Vec<StepDef>, String> {
                 other => Some(list(other, ',')),
             },
             down: list(down, ','),
+            again: list(again, ','),
         });
     }
     if steps.is_empty() {
         return Err("steps.tsv lists no steps".into());
+    }
+    for step in &steps {
+        for section in &step.again {
+            if section == &step.section || !steps.iter().any(|s| s.section == *section) {
+                return Err(format!(
+                    "steps.tsv: {} runs again after section {section}, which no other step writes",
+                    step.tool
+                ));
+            }
+        }
     }
     Ok(steps)
 }
@@ -144,15 +166,27 @@ mod tests {
         assert_eq!(db.finish, Some(vec![]));
         assert_eq!(find(&steps, "slr-check").unwrap().flags, ["--create"]);
         assert_eq!(find(&steps, "svc").unwrap().down, ["--force"]);
+        assert_eq!(find(&steps, "pipeline").unwrap().again, ["svc"]);
+        assert!(
+            steps
+                .iter()
+                .filter(|s| s.tool != "pipeline-up")
+                .all(|s| s.again.is_empty())
+        );
     }
 
     #[test]
     fn bad_tables_are_refused() {
-        assert!(parse("a b c\n").unwrap_err().contains("not 9"));
+        assert!(parse("a b c\n").unwrap_err().contains("not 10"));
         assert!(
-            parse("x-up x x X y - - - -\n")
+            parse("x-up x x X y - - - - -\n")
                 .unwrap_err()
                 .contains("needs section y")
+        );
+        assert!(
+            parse("x-up x x X - - - - - z\n")
+                .unwrap_err()
+                .contains("after section z")
         );
         assert!(parse("# only a comment\n").is_err());
     }

@@ -103,7 +103,7 @@ fn a_demo_stack_is_healthy_then_scaling_to_zero_and_a_changed_setting_are_named(
         report["pipeline"]["last_execution"]["status"].is_string(),
         "{report}"
     );
-    assert_eq!(report["url"], doc["pipeline"]["url"]);
+    assert_eq!(report["url"], doc["alb"]["url"]);
 
     // The table for people says the same.
     let table = emu.tool("stack-status").arg("--in").arg(&stack).run();
