@@ -103,3 +103,125 @@ fn the_database_service_and_pipeline_start_while_the_nat_gateway_and_load_balanc
         );
     });
 }
+
+/// The pipeline does not wait for the service: its first build starts once the image
+/// repository exists, with the Deploy stage held (its inbound transition disabled) until
+/// svc-up has made the service. A first up.sh that fails at svc-up leaves that build going and
+/// pushing; the rerun makes the service, releases the Deploy stage, and the service ends up
+/// running the image the first build pushed — without a second build.
+#[test]
+fn the_first_build_goes_on_when_svc_up_fails_and_the_rerun_deploys_what_it_pushed() {
+    use std::time::{Duration, Instant};
+    use testkit::Fault;
+    use testkit::codepipeline::types::PipelineExecutionStatus;
+
+    let stack = Stack::new("order-held");
+    let emu = &stack.emu;
+    emu.inject(&[
+        Fault::error("ecs", "CreateService", "AccessDeniedException", "injected").times(1),
+    ]);
+    let first = stack.script("scripts/up.sh").run();
+    assert_ne!(first.code, 0, "svc-up fails once:\n{}", first.stderr);
+    assert!(first.stderr.contains("svc-up failed"), "{}", first.stderr);
+    let doc = stack.doc();
+    assert!(!stack.doc_has("svc"), "svc-up wrote nothing");
+    let pipeline = doc["pipeline"]["pipeline_name"]
+        .as_str()
+        .expect("pipeline-up ran without the service")
+        .to_owned();
+    let repository = doc["ecr"]["repository_name"].as_str().unwrap().to_owned();
+
+    let sdk = emu.sdk();
+    let cp = testkit::codepipeline::Client::new(&sdk);
+    let ecr = testkit::ecr::Client::new(&sdk);
+    let state = |stage: &str| {
+        let out = emu
+            .block_on(cp.get_pipeline_state().name(&pipeline).send())
+            .expect("get pipeline state");
+        out.stage_states()
+            .iter()
+            .find(|s| s.stage_name() == Some(stage))
+            .cloned()
+            .expect("the stage")
+    };
+    // Held: the Deploy stage's transition is disabled, saying why…
+    let deploy = state("Deploy");
+    let transition = deploy.inbound_transition_state().expect("transition state");
+    assert!(!transition.enabled(), "{transition:?}");
+    assert!(
+        transition
+            .disabled_reason()
+            .unwrap_or("")
+            .contains("svc-up"),
+        "{transition:?}"
+    );
+    // … while the build runs on and pushes its image; the execution waits before Deploy.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pushed = loop {
+        let images = emu
+            .block_on(ecr.list_images().repository_name(&repository).send())
+            .expect("list images");
+        let tags: Vec<String> = images
+            .image_ids()
+            .iter()
+            .filter_map(|i| i.image_tag().map(str::to_owned))
+            .filter(|t| t != "latest")
+            .collect();
+        if let Some(tag) = tags.first() {
+            break tag.clone();
+        }
+        assert!(Instant::now() < deadline, "no image pushed in 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let runs = emu.executions(&pipeline);
+    assert_eq!(runs.len(), 1, "one execution: {runs:?}");
+    assert_eq!(runs[0].status(), Some(&PipelineExecutionStatus::InProgress));
+    assert!(
+        state("Deploy").latest_execution().is_none(),
+        "Deploy has not run"
+    );
+
+    // The rerun: the service, then the Deploy stage released and the image rolled out.
+    stack.up();
+    let doc = stack.doc();
+    let runs = emu.executions(&pipeline);
+    assert_eq!(
+        runs.len(),
+        1,
+        "the same execution, no second build: {runs:?}"
+    );
+    assert_eq!(runs[0].status(), Some(&PipelineExecutionStatus::Succeeded));
+    assert!(
+        state("Deploy")
+            .inbound_transition_state()
+            .is_some_and(|t| t.enabled())
+    );
+    let ecs = testkit::ecs::Client::new(&sdk);
+    let services = emu
+        .block_on(
+            ecs.describe_services()
+                .cluster(doc["svc"]["cluster_name"].as_str().unwrap())
+                .services(doc["svc"]["service_name"].as_str().unwrap())
+                .send(),
+        )
+        .unwrap();
+    let running = services.services()[0].task_definition().unwrap().to_owned();
+    let definition = emu
+        .block_on(
+            ecs.describe_task_definition()
+                .task_definition(&running)
+                .send(),
+        )
+        .unwrap();
+    let image = definition
+        .task_definition()
+        .unwrap()
+        .container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_owned();
+    assert!(
+        image.ends_with(&format!(":{pushed}")),
+        "the service runs {image}, not the first build's :{pushed}"
+    );
+}
