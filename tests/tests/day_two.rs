@@ -322,6 +322,17 @@ fn rollback_returns_to_the_previous_revision_and_the_next_up_keeps_it() {
         .run()
         .fails(2);
     assert!(err.contains("family"), "{err}");
+    // A revision that was never registered: ECS answers a plain ClientException, which is
+    // "no such revision", not an AWS failure.
+    let family = doc_family(&stack.doc());
+    let err = stack
+        .ops(&["rollback", "--to", &format!("{family}:999")])
+        .run()
+        .fails(2);
+    assert!(
+        err.contains(&format!("{family}:999 does not exist")) && err.lines().count() == 1,
+        "{err}"
+    );
     stack.emu.calls_since(mark).assert_no_mutations();
     assert_eq!(stack.service().task_definition(), Some(deployed.as_str()));
 
@@ -448,4 +459,13 @@ fn rollback_passes_over_a_copy_of_the_running_revision() {
     // document says so.
     assert_eq!(stack.service().task_definition(), Some(earlier.as_str()));
     assert_eq!(doc["svc"]["task_definition_arn"], earlier.as_str());
+}
+
+/// The task definition family of the document's service ("backstage" from ".../backstage:3").
+fn doc_family(doc: &serde_json::Value) -> String {
+    let arn = doc["svc"]["task_definition_arn"]
+        .as_str()
+        .expect("svc.task_definition_arn");
+    let (family, _rev) = arn.rsplit('/').next().unwrap().split_once(':').unwrap();
+    family.to_owned()
 }

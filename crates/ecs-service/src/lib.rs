@@ -3,7 +3,7 @@
 //! definition a new task would start from.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{Deployment, Service};
+use aws_sdk_ecs::types::{Deployment, Service, Tag, TaskDefinition, TaskDefinitionField};
 use kit::{AwsContext, Result};
 
 /// The service, unless it does not exist or is INACTIVE (deleted: ECS lists it for a while).
@@ -39,6 +39,43 @@ pub fn rollout_state(deployment: &Deployment) -> String {
         .rollout_state()
         .map(|r| r.as_str().to_owned())
         .unwrap_or_default()
+}
+
+/// A task definition as DescribeTaskDefinition gives it, with its tags.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub definition: TaskDefinition,
+    pub tags: Vec<Tag>,
+}
+
+/// A task definition by ARN, `family:revision`, or family (then its latest ACTIVE revision),
+/// with its tags (the same call). None when there is no such revision: ECS answers that with a
+/// plain ClientException ("Unable to describe task definition."), not a NotFound code; any
+/// other ClientException is an error.
+pub async fn task_definition(ecs: &Client, id: &str) -> Result<Option<Described>> {
+    let out = ecs
+        .describe_task_definition()
+        .task_definition(id)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await;
+    let out = match out {
+        Err(e) if is_no_such_revision(&e) => return Ok(None),
+        other => other.found(format!("describing task definition {id}"))?,
+    };
+    Ok(out.and_then(|o| {
+        let tags = o.tags().to_vec();
+        o.task_definition
+            .map(|definition| Described { definition, tags })
+    }))
+}
+
+fn is_no_such_revision<E: aws_sdk_ecs::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ClientException")
+        && e.message().is_some_and(|m| {
+            m.to_ascii_lowercase()
+                .contains("unable to describe task definition")
+        })
 }
 
 /// Every ECS cluster of the account and region (their ARNs).

@@ -112,19 +112,13 @@ pub async fn service(
         let ecs = &ecs;
         async move {
             let arn = d.task_definition().unwrap_or_default();
-            let def = ecs
-                .describe_task_definition()
-                .task_definition(arn)
-                .send()
-                .await
-                .found(format!("reading the task definition {arn}"))?;
-            Ok::<_, kit::Error>(def.and_then(|o| {
-                o.task_definition().and_then(|t| {
-                    t.container_definitions()
-                        .iter()
-                        .find(|c| c.name() == Some(svc.container_name.as_str()))
-                        .and_then(|c| c.image().map(str::to_owned))
-                })
+            let def = ecs_service::task_definition(ecs, arn).await?;
+            Ok::<_, kit::Error>(def.and_then(|d| {
+                d.definition
+                    .container_definitions()
+                    .iter()
+                    .find(|c| c.name() == Some(svc.container_name.as_str()))
+                    .and_then(|c| c.image().map(str::to_owned))
             }))
         }
     }))

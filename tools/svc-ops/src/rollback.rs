@@ -208,13 +208,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<()> {
 
 /// A revision's task definition; None when it does not exist.
 async fn definition(ecs: &Client, rev: &Revision) -> Result<Option<TaskDefinition>> {
-    Ok(ecs
-        .describe_task_definition()
-        .task_definition(rev.to_string())
-        .send()
-        .await
-        .found(format!("describing task definition {rev}"))?
-        .and_then(|o| o.task_definition))
+    Ok(ecs_service::task_definition(ecs, &rev.to_string())
+        .await?
+        .map(|d| d.definition))
 }
 
 /// Whether two revisions would run the same tasks: everything but what makes each

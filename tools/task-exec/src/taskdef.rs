@@ -2,7 +2,7 @@
 //! (the primary deployment's, the one ECS starts tasks from) and its container by name.
 
 use aws_config::SdkConfig;
-use kit::{AwsContext, Error, Result};
+use kit::{Error, Result};
 
 use crate::resolve::Entry;
 
@@ -37,15 +37,14 @@ pub async fn current(
             "ECS service {service} has no task definition; run svc-up"
         ))
     })?;
-    let td = ecs
-        .describe_task_definition()
-        .task_definition(arn)
-        .send()
-        .await
-        .ctx(format!("describing task definition {arn}"))?;
-    let td = td
-        .task_definition()
-        .ok_or_else(|| Error::aws(format!("task definition {arn} answered empty")))?;
+    let described = ecs_service::task_definition(&ecs, arn)
+        .await?
+        .ok_or_else(|| {
+            Error::aws(format!(
+                "task definition {arn} of ECS service {service} does not exist; run svc-up"
+            ))
+        })?;
+    let td = &described.definition;
     let label = format!("{}:{}", td.family().unwrap_or("?"), td.revision());
     let names: Vec<&str> = td
         .container_definitions()
