@@ -27,7 +27,7 @@ pub enum Command {
         #[arg(required = true, num_args = 1..)]
         files: Vec<PathBuf>,
     },
-    /// Print one value by its dotted path (e.g. pipeline.url, core.private_subnets.0.id)
+    /// Print one value by its dotted path (e.g. alb.url, core.private_subnets.0.id)
     Get {
         path: String,
         /// The document (default: stdin)

@@ -1,7 +1,7 @@
 //! stack-doc: small, AWS-free operations on stack documents for scripts.
 //!
 //!     stack-doc join A.json B.json…   deep-merge documents of steps that ran in parallel
-//!     stack-doc get PATH [FILE]       print one value (e.g. pipeline.url); exit 1 if absent
+//!     stack-doc get PATH [FILE]       print one value (e.g. alb.url); exit 1 if absent
 //!     stack-doc table [FILE]          a short table of what the stack holds (no ARNs), for people
 //!
 //! FILE defaults to stdin. Exit 2 on a malformed document or bad usage.
