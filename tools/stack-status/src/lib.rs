@@ -141,10 +141,7 @@ pub async fn status(cli: &Cli) -> Result<Value> {
             ));
         }
     }
-    let url = pipeline
-        .as_ref()
-        .map(|p| p.url.clone())
-        .or_else(|| alb.as_ref().map(|a| a.url.clone()));
+    let url = alb.as_ref().map(|a| a.url.clone());
     Ok(json!({
         "app": doc.app(),
         "region": region,
