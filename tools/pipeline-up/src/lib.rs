@@ -133,9 +133,13 @@ pub enum Op {
     Project {
         create: bool,
     },
-    /// Create or update the pipeline; a github-v1 source sends the token read then.
+    /// Create or update the pipeline (a github-v1 source sends the token read then), and/or
+    /// set its Deploy stage's inbound transition: `Some(false)` disables it (the service does
+    /// not exist yet; a new pipeline's transitions start enabled), `Some(true)` enables it.
     Pipeline {
         create: bool,
+        declaration: bool,
+        transition: Option<bool>,
     },
     /// Create the rule (None) or update the one at this ARN.
     Rule {
