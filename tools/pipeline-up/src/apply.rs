@@ -83,15 +83,19 @@ pub async fn run(cx: &Cx, now: &Observed, plan: Plan<Op>) -> Result<Pipeline> {
             declaration,
             transition,
         }) => {
+            // A new pipeline to hold is held by ensure_pipeline at once after its create.
+            let held_at_create = *create && *transition == Some(false);
             let made = if *declaration {
-                ensure_pipeline(cx, &c, d, *create).await?
+                ensure_pipeline(cx, &c, d, *create, held_at_create).await?
             } else {
                 (
                     now.token_current.clone(),
                     now.pipeline.as_ref().and_then(|p| p.created),
                 )
             };
-            if let Some(enabled) = transition {
+            if let Some(enabled) = transition
+                && !held_at_create
+            {
                 set_deploy_transition(&c, d, *enabled).await?;
             }
             made
@@ -352,12 +356,14 @@ async fn token(c: &Clients, d: &Desired) -> Result<Option<(SecretString, String)
 }
 
 /// Create or update the pipeline; returns the token version it now holds (github-v1) and when
-/// it was created (for the notification rule's token).
+/// it was created (for the notification rule's token). `hold`: disable the Deploy transition
+/// right after the create, before anything else, while the first execution is still in Source.
 async fn ensure_pipeline(
     cx: &Cx,
     c: &Clients,
     d: &Desired,
     create: bool,
+    hold: bool,
 ) -> Result<(Option<String>, Option<i64>)> {
     let name = d.n.pipeline.as_str();
     let token = token(c, d).await?;
@@ -393,13 +399,23 @@ async fn ensure_pipeline(
             }
             Err(e) => return Err(e),
         }
-        let created = c
-            .codepipeline
-            .get_pipeline()
-            .name(name)
-            .send()
-            .await
-            .ctx(format!("reading pipeline {name}"))?
+        let (got, ()) = futures::try_join!(
+            async {
+                c.codepipeline
+                    .get_pipeline()
+                    .name(name)
+                    .send()
+                    .await
+                    .ctx(format!("reading pipeline {name}"))
+            },
+            async {
+                if hold {
+                    set_deploy_transition(c, d, false).await?;
+                }
+                Ok(())
+            },
+        )?;
+        let created = got
             .metadata()
             .and_then(|m| m.created())
             .map(aws_smithy_types::DateTime::secs);
