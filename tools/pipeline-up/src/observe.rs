@@ -1,6 +1,7 @@
 //! Read-only calls: what exists now, found by deterministic name, with its settings in the
 //! normalised form of [`crate::desired`]. Every read that does not depend on another runs side
-//! by side, so observe costs one round trip on a rerun (two when the rule must be listed).
+//! by side, so observe costs one round trip on a rerun (two when the rule must be listed). The
+//! pipeline's state (GetPipelineState: the Deploy transition) is read beside its declaration.
 
 use std::collections::BTreeMap;
 

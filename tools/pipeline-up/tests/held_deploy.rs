@@ -196,9 +196,7 @@ fn without_the_service_the_build_pushes_and_deploy_waits_until_svc_up_and_a_reru
     assert!(list.iter().all(|(stage, _)| stage != "Deploy"), "{list:?}");
     let state = deploy_state(&emu);
     assert_eq!(
-        state
-            .inbound_execution()
-            .map(|e| e.pipeline_execution_id()),
+        state.inbound_execution().map(|e| e.pipeline_execution_id()),
         Some(id.as_str())
     );
 
