@@ -196,7 +196,9 @@ class Pipelines(unittest.TestCase):
         self.assertIn(COMMIT[:8], self.tags())
 
     def test_a_newer_execution_supersedes_one_waiting_for_a_stage(self):
-        self.emu.control("POST", "holds", {"build_s": 2})
+        # Long enough for both pushes' Source actions (one at a time, SOURCE_MIN_S each) to end
+        # while the first build still holds the Build stage.
+        self.emu.control("POST", "holds", {"build_s": 4})
         self.name = make_pipeline(self.world)
         first = self.executions()[0]["pipelineExecutionId"]
         wait_for(lambda: self.cp.get_pipeline_state(name=self.name)["stageStates"][1].get("latestExecution"),

@@ -2,6 +2,8 @@
 //! it watches a rollout, svc-ops before and during a rollback, task-exec for the task
 //! definition a new task would start from.
 
+pub mod names;
+
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{Deployment, Service, Tag, TaskDefinition, TaskDefinitionField};
 use kit::{AwsContext, Result};

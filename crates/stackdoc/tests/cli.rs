@@ -19,22 +19,22 @@ fn stack_doc(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-const DOC: &str = r#"{"version": 1, "app": "backstage", "pipeline": {"url": "http://x", "settings": {"repo-owner": "o"}}, "core": {"private_subnets": [{"id": "subnet-1"}]}}"#;
+const DOC: &str = r#"{"version": 1, "app": "backstage", "alb": {"url": "http://x"}, "pipeline": {"settings": {"repo-owner": "o"}}, "core": {"private_subnets": [{"id": "subnet-1"}]}}"#;
 
 #[test]
 fn get_prints_a_value_and_a_missing_key_is_exit_1() {
-    let out = stack_doc(&["get", "pipeline.url"], DOC);
+    let out = stack_doc(&["get", "alb.url"], DOC);
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "http://x\n");
     let out = stack_doc(&["get", "core.private_subnets.0.id"], DOC);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "subnet-1\n");
 
-    let out = stack_doc(&["get", "alb.url"], DOC);
+    let out = stack_doc(&["get", "db.endpoint"], DOC);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("no alb.url"), "{err}");
+    assert!(err.contains("no db.endpoint"), "{err}");
 }
 
 #[test]

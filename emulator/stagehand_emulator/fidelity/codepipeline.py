@@ -12,15 +12,24 @@
   StartPipelineExecution, StopPipelineExecution, GetPipelineState, ListPipelineExecutions,
   GetPipelineExecution and ListActionExecutions answer from fidelity/executions.py, which runs
   them.
+- moto has no DisableStageTransition / EnableStageTransition. Here they validate as AWS does
+  (PipelineNotFoundException, StageNotFoundException; transitionType Inbound|Outbound; the
+  reason required for Disable, 1-300 characters: letters, digits, space and !@().*?-), GetPipelineState
+  shows each stage's inboundTransitionState {enabled, lastChangedBy, lastChangedAt,
+  disabledReason}, and a disabled transition holds executions (executions.py).
 """
 
 import copy
 import json
+import re
+import time
 
 from moto.codepipeline import models, responses
 from moto.codepipeline.exceptions import PipelineNotFoundException
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time
+from moto.sts.models import sts_backends
+from moto.utilities.utils import get_partition
 
 from . import executions, sim
 
@@ -138,7 +147,8 @@ def get_pipeline_state(self):
         inbound = next((e for e in runs.executions if e.status == "InProgress" and not e.in_stage
                         and e.stage_index >= 0
                         and e.stage_names[e.stage_index + 1:e.stage_index + 2] == [stage["name"]]), None)
-        state = {"stageName": stage["name"], "inboundTransitionState": {"enabled": True}, "actionStates": []}
+        state = {"stageName": stage["name"],
+                 "inboundTransitionState": dict(runs.transition(stage["name"], "Inbound")), "actionStates": []}
         if inbound is not None:
             state["inboundExecution"] = {"pipelineExecutionId": inbound.id, "status": "InProgress",
                                          "type": "STANDARD"}
@@ -163,6 +173,64 @@ def get_pipeline_state(self):
         "created": unix_time(pipeline._created),
         "updated": unix_time(pipeline._updated),
     })
+
+
+_NAME = re.compile(r"^[A-Za-z0-9.@\-_]+$")
+_REASON = re.compile(r"^[a-zA-Z0-9!@ \(\)\.\*\?\-]+$")
+
+
+def _validation(message):
+    return _Error("ValidationException", message)
+
+
+def _transition_request(self, disable):
+    """The checked (runs, stage, kind, reason) of an Enable/DisableStageTransition request."""
+    name = self._get_param("pipelineName")
+    stage = self._get_param("stageName")
+    kind = self._get_param("transitionType")
+    reason = self._get_param("reason")
+    problems = []
+    for field, value in (("pipelineName", name), ("stageName", stage)):
+        if not isinstance(value, str) or not 1 <= len(value) <= 100 or not _NAME.match(value):
+            problems.append(f"Value at '{field}' failed to satisfy constraint: Member must satisfy regular "
+                            "expression pattern: [A-Za-z0-9.@\\-_]+ and have length between 1 and 100")
+    if kind not in ("Inbound", "Outbound"):
+        problems.append(f"Value '{kind}' at 'transitionType' failed to satisfy constraint: Member must satisfy "
+                        "enum value set: [Inbound, Outbound]")
+    if disable and (not isinstance(reason, str) or not 1 <= len(reason) <= 300 or not _REASON.match(reason)):
+        problems.append("Value at 'reason' failed to satisfy constraint: Member must satisfy regular expression "
+                        "pattern: [a-zA-Z0-9!@ \\(\\)\\.\\*\\?\\-]+ and have length between 1 and 300")
+    if problems:
+        raise _validation(f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected: "
+                          + "; ".join(problems))
+    pipeline = _pipeline(self, name)
+    if not any(s["name"] == stage for s in pipeline.pipeline["stages"]):
+        raise _Error("StageNotFoundException", f"Stage {stage} does not exist in pipeline {name}")
+    return _runs(self, name), stage, kind, reason
+
+
+def _caller_arn(self):
+    backend = sts_backends[self.current_account][get_partition(self.region)]
+    return backend.get_caller_identity(self.get_access_key(), self.region)[1]
+
+
+def disable_stage_transition(self):
+    runs, stage, kind, reason = _transition_request(self, disable=True)
+    with sim.lock:
+        runs.transitions[(stage, kind)] = {"enabled": False, "lastChangedBy": _caller_arn(self),
+                                           "lastChangedAt": time.time(), "disabledReason": reason}
+    return "{}"
+
+
+def enable_stage_transition(self):
+    runs, stage, kind, _ = _transition_request(self, disable=False)
+    with sim.lock:
+        if not runs.is_open(stage, kind):
+            runs.transitions[(stage, kind)] = {"enabled": True, "lastChangedBy": _caller_arn(self),
+                                               "lastChangedAt": time.time()}
+        executions._advance_pipeline(runs, sim.now())
+        sim.wake()
+    return "{}"
 
 
 def list_pipeline_executions(self):
@@ -217,7 +285,8 @@ def list_action_executions(self):
 def install_executions():
     cls = responses.CodePipelineResponse
     for fn in (start_pipeline_execution, stop_pipeline_execution, get_pipeline_state,
-               list_pipeline_executions, get_pipeline_execution, list_action_executions):
+               list_pipeline_executions, get_pipeline_execution, list_action_executions,
+               disable_stage_transition, enable_stage_transition):
         setattr(cls, fn.__name__, fn)
 
     original_create = models.CodePipelineBackend.create_pipeline

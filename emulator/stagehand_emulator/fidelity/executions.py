@@ -8,9 +8,14 @@ The source's head commit is synthetic until a push names one.
 
 Stages run in order, one execution per stage at a time; an execution waiting to enter a stage
 is superseded by a newer one that reaches the same stage (executionMode SUPERSEDED, as a V1
-pipeline's). The actions stagehand's pipelines use run for real:
+pipeline's). A disabled transition (DisableStageTransition: Inbound into a stage, Outbound out of
+one) holds the execution that reaches it there, InProgress; a newer one arriving supersedes it,
+so when the transition is enabled again the newest waiting execution goes on.
+The actions stagehand's pipelines use run for real:
   * Source (GitHub v1 / CodeStarSourceConnection): yields the commit; the source artifact (a
-    zip) goes to the artifact bucket.
+    zip) goes to the artifact bucket. It takes at least SOURCE_MIN_S (pipeline_actions.py), as
+    AWS's fetch of the repository takes seconds: no hold makes it instant, so a call made right
+    after CreatePipeline (DisableStageTransition) lands before the first execution leaves Source.
   * Build (CodeBuild): a build of the project (fidelity/builds.py, hold `build_s`) with the
     commit as its source version; its imagedefinition.json goes to the artifact bucket as the
     output artifact (a zip, as CodePipeline stores artifacts).
@@ -68,6 +73,14 @@ class PipelineRuns:
         self.head = hashlib.sha1(f"{account}/{region}/{name}/initial".encode()).hexdigest()
         self.message = "Initial commit"
         self.failures = {}  # stage name -> times left
+        self.transitions = {}  # (stage name, "Inbound"|"Outbound") -> TransitionState (changed ones)
+
+    def transition(self, stage, kind):
+        """The transition's state as GetPipelineState shows it: enabled unless disabled."""
+        return self.transitions.get((stage, kind), {"enabled": True})
+
+    def is_open(self, stage, kind):
+        return self.transition(stage, kind)["enabled"]
 
 
 def runs_of(account, region, name, create=True):
@@ -316,6 +329,11 @@ def _advance_execution(runs, execution):
              and e.stage_index == execution.stage_index]
     if newer:
         execution.finish("Superseded")
+        return False
+    # A disabled transition holds it here (out of the stage it finished, or into the next).
+    if execution.stage_index >= 0 and not runs.is_open(names[execution.stage_index], "Outbound"):
+        return False
+    if not runs.is_open(nxt, "Inbound"):
         return False
     if nxt in runs.locks:
         return False

@@ -6,6 +6,7 @@ pipeline's role (fidelity/assumed_roles.py); see executions.py for what each che
 
 import json
 import sys
+import time
 import traceback
 
 from moto.codebuild.models import codebuild_backends
@@ -14,6 +15,12 @@ from moto.ecs.models import ecs_backends
 from . import artifacts, assumed_roles, builds, ecs
 
 INJECTED = "failure injected through POST /_stagehand/pipeline/fail"
+
+# The least time a Source action takes. AWS's fetch of the repository (GitHub, or through a
+# CodeStar connection) and upload of its zip take seconds; the emulator is never faster than
+# that can be, whatever the holds (a build hold of 0 must not let an execution reach Deploy
+# before a DisableStageTransition sent right after CreatePipeline).
+SOURCE_MIN_S = 1.0
 
 
 def run(runs, execution, action):
@@ -112,6 +119,8 @@ def take_failure(runs, stage):
 
 # ------------------------------------------------------------------ the actions
 def _source(runs, execution, action):
+    if time.time() - action.started < SOURCE_MIN_S:
+        return  # still fetching
     config = action.declaration.get("configuration") or {}
     if action.type.get("provider") == "GitHub" and not config.get("OAuthToken"):
         raise _ActionError("Could not access the GitHub repository: the OAuthToken is empty")

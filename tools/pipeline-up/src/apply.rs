@@ -15,7 +15,7 @@ use secret::{ExposeSecret, SecretString};
 use stackdoc::Pipeline;
 
 use crate::clients::Clients;
-use crate::desired::{self, Desired};
+use crate::desired::{self, DEPLOY_STAGE, Desired};
 use crate::diff::{Arns, section};
 use crate::observe::{self, Owner};
 use crate::requests::{self, built};
@@ -78,7 +78,28 @@ pub async fn run(cx: &Cx, now: &Observed, plan: Plan<Op>) -> Result<Pipeline> {
         },
     )?;
     let (token_version, created) = match pipeline_op {
-        Some(Op::Pipeline { create }) => ensure_pipeline(cx, &c, d, *create).await?,
+        Some(Op::Pipeline {
+            create,
+            declaration,
+            transition,
+        }) => {
+            // A new pipeline to hold is held by ensure_pipeline at once after its create.
+            let held_at_create = *create && *transition == Some(false);
+            let made = if *declaration {
+                ensure_pipeline(cx, &c, d, *create, held_at_create).await?
+            } else {
+                (
+                    now.token_current.clone(),
+                    now.pipeline.as_ref().and_then(|p| p.created),
+                )
+            };
+            if let Some(enabled) = transition
+                && !held_at_create
+            {
+                set_deploy_transition(&c, d, *enabled).await?;
+            }
+            made
+        }
         _ => (
             now.token_current.clone(),
             now.pipeline.as_ref().and_then(|p| p.created),
@@ -335,12 +356,14 @@ async fn token(c: &Clients, d: &Desired) -> Result<Option<(SecretString, String)
 }
 
 /// Create or update the pipeline; returns the token version it now holds (github-v1) and when
-/// it was created (for the notification rule's token).
+/// it was created (for the notification rule's token). `hold`: disable the Deploy transition
+/// right after the create, before anything else, while the first execution is still in Source.
 async fn ensure_pipeline(
     cx: &Cx,
     c: &Clients,
     d: &Desired,
     create: bool,
+    hold: bool,
 ) -> Result<(Option<String>, Option<i64>)> {
     let name = d.n.pipeline.as_str();
     let token = token(c, d).await?;
@@ -376,13 +399,23 @@ async fn ensure_pipeline(
             }
             Err(e) => return Err(e),
         }
-        let created = c
-            .codepipeline
-            .get_pipeline()
-            .name(name)
-            .send()
-            .await
-            .ctx(format!("reading pipeline {name}"))?
+        let (got, ()) = futures::try_join!(
+            async {
+                c.codepipeline
+                    .get_pipeline()
+                    .name(name)
+                    .send()
+                    .await
+                    .ctx(format!("reading pipeline {name}"))
+            },
+            async {
+                if hold {
+                    set_deploy_transition(c, d, false).await?;
+                }
+                Ok(())
+            },
+        )?;
+        let created = got
             .metadata()
             .and_then(|m| m.created())
             .map(aws_smithy_types::DateTime::secs);
@@ -409,6 +442,47 @@ async fn ensure_pipeline(
     }
     // The pipeline is the same one: its creation time stays what observe read.
     Ok((version, None))
+}
+
+/// Enable or disable the Deploy stage's inbound transition. Disabling right after
+/// CreatePipeline holds the first execution before Deploy: its Source and Build take minutes,
+/// this call milliseconds. Enabling sends the execution waiting there (the newest) on through
+/// Deploy. Both are idempotent.
+async fn set_deploy_transition(c: &Clients, d: &Desired, enabled: bool) -> Result<()> {
+    let name = d.n.pipeline.as_str();
+    if enabled {
+        c.codepipeline
+            .enable_stage_transition()
+            .pipeline_name(name)
+            .stage_name(DEPLOY_STAGE)
+            .transition_type(cp::StageTransitionType::Inbound)
+            .send()
+            .await
+            .ctx(format!(
+                "enabling the {DEPLOY_STAGE} transition of pipeline {name}"
+            ))?;
+        kit::info!(
+            "enabled the {DEPLOY_STAGE} transition of pipeline {name}: ECS service {} exists, so builds deploy to it",
+            d.service
+        );
+    } else {
+        c.codepipeline
+            .disable_stage_transition()
+            .pipeline_name(name)
+            .stage_name(DEPLOY_STAGE)
+            .transition_type(cp::StageTransitionType::Inbound)
+            .reason(&d.deploy.reason)
+            .send()
+            .await
+            .ctx(format!(
+                "disabling the {DEPLOY_STAGE} transition of pipeline {name}"
+            ))?;
+        kit::info!(
+            "disabled the {DEPLOY_STAGE} transition of pipeline {name} until ECS service {} exists (svc-up, then pipeline-up)",
+            d.service
+        );
+    }
+    Ok(())
 }
 
 /// CodeStar Notifications' answer while its service-linked role is too new to use.

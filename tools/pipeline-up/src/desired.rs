@@ -1,9 +1,10 @@
 //! What should exist: names, policies and the normalised settings of every resource, computed
 //! from the flags and the document. Pure: no AWS call, unit-tested.
 
+use ecs_service::names::ServiceNames;
 use kit::{Cx, Error, Result};
 use serde_json::{Map, Value, json};
-use stackdoc::{Alb, PLANNED, Secrets, Svc};
+use stackdoc::{Core, Ecr, PLANNED, Secrets, Section, Svc};
 
 use crate::Args;
 use crate::names::Names;
@@ -87,37 +88,36 @@ pub struct Desired {
     /// Where the service runs (the ECS rollout `--run`/`--wait` follow).
     pub cluster: String,
     pub service: String,
-    pub url: String,
+    /// Whether the Deploy stage's inbound transition should be enabled (the service exists),
+    /// and the reason it is disabled otherwise.
+    pub deploy: Transition,
     /// Days the builds' log group keeps its logs.
     pub log_retention_days: i32,
 }
 
 /// What pipeline-up needs from the steps before it, and nothing more: the ECR repository the
-/// build pushes to, the names the deploy action and its role policy use, and the app's URL.
-/// Built from the `svc`, `alb` and (for github-v1) `secrets` sections.
+/// build pushes to (`ecr`), the cluster the deploy action targets (`core`), the token secret
+/// (`secrets`, github-v1), and whether the ECS service exists yet (`svc`). The service's,
+/// family's, container's and task roles' names derive from the app name as svc-up makes them
+/// ([`ServiceNames`]), so the pipeline can be made before the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
     pub repository_name: String,
     pub repository_uri: String,
-    pub container_name: String,
+    pub repository_arn: String,
     pub cluster_name: String,
-    pub service_name: String,
-    /// Known once the service exists; derived from the names before that (a chained plan).
-    pub service_arn: Option<String>,
-    /// The task definition family (the container's name until svc-up registered one).
-    pub task_family: String,
-    pub execution_role_arn: String,
-    pub task_role_arn: String,
-    /// The app's URL (the load balancer's).
-    pub url: String,
+    pub service: ServiceNames,
     /// The token secret, when the source is GitHub version 1.
     pub token: Option<TokenSecret>,
+    /// Whether svc-up has made the ECS service: the Deploy stage's inbound transition is
+    /// enabled only then.
+    pub service_exists: bool,
 }
 
 impl Inputs {
-    /// From the document: `svc` and `alb` always, `secrets` for a github-v1 source. With
-    /// `--plan` planned sections are accepted (their placeholders flow on); otherwise they must
-    /// be applied. A missing section names the tool that makes it.
+    /// From the document: `ecr` and `core` always, `secrets` for a github-v1 source, `svc` if
+    /// present. With `--plan` planned sections are accepted (their placeholders flow on);
+    /// otherwise they must be applied. A missing section names the tool that makes it.
     pub fn from_doc(cx: &Cx, github_v1: bool) -> Result<Inputs> {
         // Required in dependency order, so the first missing one is the one to run next.
         let secrets = if github_v1 {
@@ -125,32 +125,47 @@ impl Inputs {
         } else {
             None
         };
-        let alb = cx.upstream::<Alb>()?;
-        let svc = cx.upstream::<Svc>()?;
-        Ok(Inputs::new(&svc, &alb, secrets.as_ref()))
+        let core = cx.upstream::<Core>()?;
+        let ecr = cx.upstream::<Ecr>()?;
+        let service_exists = service_exists(cx.doc.raw_section(Svc::NAME));
+        Ok(Inputs::new(
+            &cx.app,
+            &ecr,
+            &core,
+            secrets.as_ref(),
+            service_exists,
+        ))
     }
 
-    pub fn new(svc: &Svc, alb: &Alb, secrets: Option<&Secrets>) -> Inputs {
-        let known = |v: &str| (v != PLANNED && !v.is_empty()).then(|| v.to_owned());
+    pub fn new(
+        app: &str,
+        ecr: &Ecr,
+        core: &Core,
+        secrets: Option<&Secrets>,
+        service_exists: bool,
+    ) -> Inputs {
         Inputs {
-            repository_name: svc.repository_name.clone(),
-            repository_uri: svc.repository_uri.clone(),
-            container_name: svc.container_name.clone(),
-            cluster_name: svc.cluster_name.clone(),
-            service_name: svc.service_name.clone(),
-            service_arn: known(&svc.service_arn),
-            task_family: task_family(&svc.task_definition_arn)
-                .unwrap_or(svc.container_name.as_str())
-                .to_owned(),
-            execution_role_arn: svc.execution_role_arn.clone(),
-            task_role_arn: svc.task_role_arn.clone(),
-            url: alb.url.clone(),
+            repository_name: ecr.repository_name.clone(),
+            repository_uri: ecr.repository_uri.clone(),
+            repository_arn: ecr.repository_arn.clone(),
+            cluster_name: core.cluster_name.clone(),
+            service: ServiceNames::of(app),
             token: secrets.map(|s| TokenSecret {
                 name: s.github_token.name.clone(),
                 arn: s.github_token.arn.clone(),
             }),
+            service_exists,
         }
     }
+}
+
+/// Whether the `svc` section says the ECS service exists: present with a real service ARN.
+/// An applied section always has one; a planned one (a chained plan) has one when the service
+/// exists already and svc-up only changes it, and the placeholder when svc-up would create it.
+pub fn service_exists(svc: Option<&Value>) -> bool {
+    svc.and_then(|s| s.get("service_arn"))
+        .and_then(Value::as_str)
+        .is_some_and(|arn| arn != PLANNED && !arn.is_empty())
 }
 
 /// The repository flags, or the one-line error naming what is missing. Both are remembered
@@ -185,17 +200,21 @@ pub fn desired(
     let project_arn = n.project_arn.clone();
     let log_group_arn = format!("arn:{p}:logs:{region}:{account}:log-group:{}", n.log_group);
     let cluster = &up.cluster_name;
-    let repository_arn = format!(
-        "arn:{p}:ecr:{region}:{account}:repository/{}",
-        up.repository_name
-    );
-    let service_arn = up.service_arn.clone().unwrap_or_else(|| {
+    let repository_arn = if up.repository_arn.is_empty() || up.repository_arn == PLANNED {
         format!(
-            "arn:{p}:ecs:{region}:{account}:service/{cluster}/{}",
-            up.service_name
+            "arn:{p}:ecr:{region}:{account}:repository/{}",
+            up.repository_name
         )
-    });
-    let family = up.task_family.as_str();
+    } else {
+        up.repository_arn.clone()
+    };
+    let svc = &up.service;
+    let service_arn = svc.service_arn(p, region, account, cluster);
+    let (execution_role_arn, task_role_arn) = (
+        svc.execution_role_arn(p, account),
+        svc.task_role_arn(p, account),
+    );
+    let family = svc.family.as_str();
 
     let source = match &args.connection_arn {
         Some(arn) => Source::Connection {
@@ -344,7 +363,7 @@ pub fn desired(
             "Sid": "PassTaskRoles",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": [up.execution_role_arn.clone(), up.task_role_arn.clone()],
+            "Resource": [execution_role_arn, task_role_arn],
             "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
         }),
     ];
@@ -365,8 +384,7 @@ pub fn desired(
         &n.log_group,
         &[
             ("REPO_URL", up.repository_uri.as_str()),
-            ("CONTAINER_NAME", up.container_name.as_str()),
-            ("BASE_URL", up.url.as_str()),
+            ("CONTAINER_NAME", svc.container.as_str()),
         ],
     );
     let pipeline_settings = pipeline_settings(
@@ -376,7 +394,7 @@ pub fn desired(
         &source,
         &n.project,
         cluster,
-        &up.service_name,
+        &svc.service,
     );
     Ok(Desired {
         n,
@@ -391,16 +409,57 @@ pub fn desired(
         source,
         token,
         cluster: up.cluster_name.clone(),
-        service: up.service_name.clone(),
-        url: up.url.clone(),
+        service: svc.service.clone(),
+        deploy: Transition::of(up.service_exists, &svc.service),
         log_retention_days: args.build_log_retention_days,
     })
 }
 
-/// "family" of `arn:...:task-definition/family:3`.
-fn task_family(arn: &str) -> Option<&str> {
-    let tail = arn.rsplit_once("task-definition/")?.1;
-    Some(tail.split(':').next().unwrap_or(tail)).filter(|f| !f.is_empty())
+/// The stage whose inbound transition waits for the service.
+pub const DEPLOY_STAGE: &str = "Deploy";
+
+/// The Deploy stage's inbound transition: enabled, or disabled with a reason (AWS allows
+/// 1–300 characters of `[a-zA-Z0-9!@ \(\)\.\*\?\-]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub enabled: bool,
+    pub reason: String,
+}
+
+impl Transition {
+    pub fn of(service_exists: bool, service: &str) -> Transition {
+        let reason = if service_exists {
+            String::new()
+        } else {
+            disabled_reason(service)
+        };
+        Transition {
+            enabled: service_exists,
+            reason,
+        }
+    }
+
+    pub fn word(enabled: bool) -> &'static str {
+        if enabled { "enabled" } else { "disabled" }
+    }
+}
+
+/// "waiting for svc-up: ECS service APP does not exist yet", in the characters AWS allows
+/// (others in the service name become '-').
+pub fn disabled_reason(service: &str) -> String {
+    let service: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "!@ ().*?-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut reason = format!("waiting for svc-up - ECS service {service} does not exist yet");
+    reason.truncate(300);
+    reason
 }
 
 /// The CodeBuild project's settings that pipeline-up manages, normalised.

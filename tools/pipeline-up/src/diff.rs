@@ -13,7 +13,7 @@ use kit::{Cx, Error, Field, Plan, Result, field};
 use serde_json::Value;
 use stackdoc::{PLANNED, Pipeline, Section, Slr};
 
-use crate::desired::Desired;
+use crate::desired::{DEPLOY_STAGE, Desired, Transition};
 use crate::observe::{Owner, rule_settings};
 use crate::{BUCKET_PARTS, Observed, Op, bucket};
 
@@ -224,18 +224,56 @@ pub fn plan_of(now: &Observed, app: &str, role_planned: bool) -> Result<Plan<Op>
         ),
     }
 
-    // Pipeline: its declaration, and the token its github-v1 source holds.
+    // Pipeline: its declaration, the token its github-v1 source holds, and its Deploy stage's
+    // inbound transition (held until the ECS service exists).
     let resource = format!("pipeline {}", n.pipeline);
+    let want = d.deploy.enabled;
     match &now.pipeline {
-        None => plan.create(resource, Op::Pipeline { create: true }),
+        // A new pipeline's transitions are enabled: disabling is a call after the create.
+        None if want => plan.create(
+            resource,
+            Op::Pipeline {
+                create: true,
+                declaration: true,
+                transition: None,
+            },
+        ),
+        None => plan.create(
+            format!(
+                "{resource} (its Deploy transition disabled: {})",
+                d.deploy.reason
+            ),
+            Op::Pipeline {
+                create: true,
+                declaration: true,
+                transition: Some(false),
+            },
+        ),
         Some(p) if p.owner != Owner::Us => return Err(refuse(&resource, &p.owner, app, untagged)),
         Some(p) => {
             let mut fields = differences(&p.settings, &d.pipeline_settings, 6);
             fields.extend(token_change(now));
+            let declaration = !fields.is_empty();
+            let transition = (p.deploy_enabled != want).then_some(want);
+            if transition.is_some() {
+                fields.push(field(
+                    &format!("{DEPLOY_STAGE} transition"),
+                    Transition::word(p.deploy_enabled),
+                    Transition::word(want),
+                ));
+            }
             if fields.is_empty() {
                 plan.unchanged(resource, Op::Keep);
             } else {
-                plan.update(resource, fields, Op::Pipeline { create: false });
+                plan.update(
+                    resource,
+                    fields,
+                    Op::Pipeline {
+                        create: false,
+                        declaration,
+                        transition,
+                    },
+                );
             }
         }
     }
@@ -334,7 +372,6 @@ pub fn section(d: &Desired, arns: Arns, token_version: Option<String>) -> Pipeli
         notification_rule_name: n.rule_name.clone(),
         notification_rule_arn: arns.rule,
         source_kind: d.source.kind().to_owned(),
-        url: d.url.clone(),
     }
 }
 

@@ -20,26 +20,40 @@ fn args() -> Args {
 }
 
 fn inputs() -> Inputs {
+    inputs_with(true)
+}
+
+/// What the document gives pipeline-up: `ecr`, `core`, `secrets`, and whether `svc` exists.
+fn inputs_with(service_exists: bool) -> Inputs {
     let account = "123456789012";
-    Inputs {
+    let ecr = stackdoc::Ecr {
         repository_name: APP.into(),
+        repository_arn: format!("arn:aws:ecr:us-west-2:{account}:repository/{APP}"),
         repository_uri: format!("{account}.dkr.ecr.us-west-2.amazonaws.com/{APP}"),
-        container_name: APP.into(),
+    };
+    let mut inputs = Inputs::new(APP, &ecr, &core(), None, service_exists);
+    inputs.token = Some(TokenSecret {
+        name: format!("{APP}-ecs-github-token"),
+        arn: format!(
+            "arn:aws:secretsmanager:us-west-2:{account}:secret:{APP}-ecs-github-token-AbCdEf"
+        ),
+    });
+    inputs
+}
+
+fn core() -> stackdoc::Core {
+    stackdoc::Core {
+        name: "core-infra".into(),
+        created: true,
+        vpc_id: "vpc-1".into(),
+        vpc_cidr: "10.0.0.0/16".into(),
+        public_subnets: vec![],
+        private_subnets: vec![],
         cluster_name: "core-infra".into(),
-        service_name: APP.into(),
-        service_arn: Some(format!(
-            "arn:aws:ecs:us-west-2:{account}:service/core-infra/{APP}"
-        )),
-        task_family: APP.into(),
-        execution_role_arn: format!("arn:aws:iam::{account}:role/{APP}-execution"),
-        task_role_arn: format!("arn:aws:iam::{account}:role/{APP}-task"),
-        url: "http://unicorn-ui-alb-1.us-west-2.elb.amazonaws.com".into(),
-        token: Some(TokenSecret {
-            name: format!("{APP}-ecs-github-token"),
-            arn: format!(
-                "arn:aws:secretsmanager:us-west-2:{account}:secret:{APP}-ecs-github-token-AbCdEf"
-            ),
-        }),
+        cluster_arn: "arn:aws:ecs:us-west-2:123456789012:cluster/core-infra".into(),
+        namespace_id: "ns-1".into(),
+        namespace_name: "default.core-infra.local".into(),
+        namespace_arn: "arn:aws:servicediscovery:us-west-2:123456789012:namespace/ns-1".into(),
     }
 }
 
@@ -92,6 +106,7 @@ fn applied(args: &Args) -> Observed {
         owner: Owner::Us,
         settings: d.pipeline_settings.clone(),
         created: Some(1_700_000_000),
+        deploy_enabled: d.deploy.enabled,
     });
     now.rule = Some(FoundRule {
         arn: "arn:aws:codestar-notifications:us-west-2:123456789012:notificationrule/abc".into(),
@@ -316,7 +331,11 @@ fn each_drift_is_one_update_naming_the_field() {
             },
             "pipeline",
             "stages.Source.actions.Source.configuration.Branch: develop → main",
-            Op::Pipeline { create: false },
+            Op::Pipeline {
+                create: false,
+                declaration: true,
+                transition: None,
+            },
         ),
         (
             "rule detail changed by hand",
@@ -335,7 +354,22 @@ fn each_drift_is_one_update_naming_the_field() {
             |o| o.token_current = Some("v2".into()),
             "pipeline",
             "OAuthToken (secret unicorn-ui-ecs-github-token): version v1 → version v2",
-            Op::Pipeline { create: false },
+            Op::Pipeline {
+                create: false,
+                declaration: true,
+                transition: None,
+            },
+        ),
+        (
+            "the Deploy transition disabled while the service exists",
+            |o| o.pipeline.as_mut().unwrap().deploy_enabled = false,
+            "pipeline",
+            "Deploy transition: disabled → enabled",
+            Op::Pipeline {
+                create: false,
+                declaration: false,
+                transition: Some(true),
+            },
         ),
     ];
     for (name, drift, kind, field, op) in cases {
@@ -482,7 +516,6 @@ fn the_planned_section_has_placeholders_only_for_what_is_new() {
     assert_eq!(s.notification_rule_arn, PLANNED);
     assert_eq!(s.topic_arn, now.d.n.topic_arn);
     assert_eq!(s.source_kind, "github-v1");
-    assert_eq!(s.url, inputs().url);
 }
 
 #[test]
@@ -507,3 +540,6 @@ fn the_plan_runs_through_a_test_context() {
     let cx = Cx::for_test("pipeline-up", "pipeline", APP, stackdoc::Doc::new());
     assert!(!plan(&cx, &applied(&args())).unwrap().has_work());
 }
+
+#[path = "diff_transition_tests.rs"]
+mod transition;

@@ -13,7 +13,7 @@ use aws_smithy_types::DateTime;
 use kit::{AwsContext, Cx, Error, Kind, Result, wait};
 
 use crate::clients::Clients;
-use crate::desired::Desired;
+use crate::desired::{DEPLOY_STAGE, Desired};
 
 /// Start an execution (StartPipelineExecution) and, unless `--no-wait`, follow it.
 pub async fn start_and_follow(cx: &Cx, d: &Desired) -> Result<()> {
@@ -115,18 +115,32 @@ async fn listed(cx: &Cx, c: &Clients, d: &Desired, not: Option<&str>) -> Result<
     .await
 }
 
-/// How an execution ended.
+/// How an execution ended (or, with the Deploy transition disabled, stopped to wait).
 enum End {
-    Succeeded { deploy_started: Option<DateTime> },
+    Succeeded {
+        deploy_started: Option<DateTime>,
+    },
     Superseded,
+    /// Built (the image is pushed) and held before Deploy, whose transition is disabled.
+    Held,
 }
 
-/// Follow execution `id` to its end, then the rollout it deployed.
+/// Follow execution `id` to its end, then the rollout it deployed. With the Deploy
+/// transition disabled (no ECS service yet), to the end of its Build stage.
 async fn follow(cx: &Cx, c: &Clients, d: &Desired, mut id: String) -> Result<()> {
     loop {
         match execution(cx, c, d, &id).await? {
             End::Succeeded { deploy_started } => {
                 return rollout(cx, c, d, deploy_started).await;
+            }
+            End::Held => {
+                kit::info!(
+                    "pipeline {} execution {}: the image is built and pushed; its {DEPLOY_STAGE} stage waits for ECS service {} (run svc-up, then pipeline-up; up.sh does both)",
+                    d.n.pipeline,
+                    short(&id),
+                    d.service
+                );
+                return Ok(());
             }
             End::Superseded => {
                 // A newer execution took over (a push meanwhile): it is the one that deploys.
@@ -203,25 +217,39 @@ async fn execution(cx: &Cx, c: &Clients, d: &Desired, id: &str) -> Result<End> {
                 _ => list_actions(c, name, id).await?,
             };
             let line = progress(&stages, &actions);
+            // Held: the stage before Deploy has succeeded and the transition into Deploy is
+            // disabled, so the execution waits there until pipeline-up enables it.
+            let held = !d.deploy.enabled
+                && status == PipelineExecutionStatus::InProgress
+                && stage_before_deploy(&stages)
+                    .is_some_and(|stage| stage_succeeded(&actions, stage))
+                && !actions.iter().any(|a| a.stage_name() == Some(DEPLOY_STAGE));
             *last_actions.borrow_mut() = actions;
             Ok(match status {
+                _ if held => {
+                    kit::info!("pipeline {name} execution {}: {line}", short(id));
+                    wait::Poll::Ready(None)
+                }
                 PipelineExecutionStatus::InProgress | PipelineExecutionStatus::Stopping => {
                     wait::Poll::Pending(line)
                 }
                 done => {
                     kit::info!("pipeline {name} execution {}: {line}", short(id));
-                    wait::Poll::Ready((
+                    wait::Poll::Ready(Some((
                         done,
                         exec.pipeline_execution()
                             .and_then(|e| e.status_summary())
                             .map(str::to_owned),
-                    ))
+                    )))
                 }
             })
         },
     )
     .await?;
     let actions = last_actions.into_inner();
+    let Some(status) = status else {
+        return Ok(End::Held);
+    };
     match status {
         (PipelineExecutionStatus::Succeeded, _) => Ok(End::Succeeded {
             deploy_started: actions
@@ -240,6 +268,22 @@ async fn execution(cx: &Cx, c: &Clients, d: &Desired, id: &str) -> Result<End> {
             summary.map(|s| format!(" ({s})")).unwrap_or_default()
         ))),
     }
+}
+
+/// The stage just before Deploy (Build).
+fn stage_before_deploy(stages: &[String]) -> Option<&str> {
+    let at = stages.iter().position(|s| s == DEPLOY_STAGE)?;
+    stages.get(at.checked_sub(1)?).map(String::as_str)
+}
+
+/// Whether the latest action execution of `stage` succeeded (its only action, Build).
+fn stage_succeeded(actions: &[ActionExecutionDetail], stage: &str) -> bool {
+    actions
+        .iter()
+        .filter(|a| a.stage_name() == Some(stage))
+        .max_by_key(|a| a.start_time().copied())
+        .and_then(|a| a.status())
+        == Some(&ActionExecutionStatus::Succeeded)
 }
 
 /// Every action execution of one pipeline execution (one page: a pipeline of three stages

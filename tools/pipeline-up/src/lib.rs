@@ -4,6 +4,14 @@
 //! reports pipeline results on the topic. With `--run` it starts an execution, with `--wait`
 //! it follows the latest one, through the ECS rollout it deploys.
 //!
+//! It needs only `secrets`, `slr`, `core` and `ecr`, so the pipeline and its first build (the
+//! longest wait of a fresh stack) start before the database, the load balancer and the service
+//! exist; the service's names come from the app ([`ecs_service::names::ServiceNames`]). Until
+//! `svc` says the service exists, the Deploy stage's inbound transition is disabled (right
+//! after CreatePipeline): executions build and push the image, then wait there; the run after
+//! svc-up enables it and the waiting execution deploys. `--wait`/`--run` then stop once the
+//! build has succeeded.
+//!
 //! The GitHub OAuth token (GitHub version 1 source) is read from the secrets-init secret only
 //! when the pipeline is created or updated, held in memory and never printed; AWS returns it
 //! masked (`****`), and the mask never counts as drift. The secret version the pipeline holds
@@ -133,9 +141,13 @@ pub enum Op {
     Project {
         create: bool,
     },
-    /// Create or update the pipeline; a github-v1 source sends the token read then.
+    /// Create or update the pipeline (a github-v1 source sends the token read then), and/or
+    /// set its Deploy stage's inbound transition: `Some(false)` disables it (the service does
+    /// not exist yet; a new pipeline's transitions start enabled), `Some(true)` enables it.
     Pipeline {
         create: bool,
+        declaration: bool,
+        transition: Option<bool>,
     },
     /// Create the rule (None) or update the one at this ARN.
     Rule {

@@ -1,10 +1,12 @@
 //! Read-only calls: what exists now, found by deterministic name, with its settings in the
 //! normalised form of [`crate::desired`]. Every read that does not depend on another runs side
-//! by side, so observe costs one round trip on a rerun (two when the rule must be listed).
+//! by side, so observe costs one round trip on a rerun (two when the rule must be listed). The
+//! pipeline's state (GetPipelineState: the Deploy transition) is read beside its declaration.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_codebuild::types::Project;
+use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
 use aws_sdk_codepipeline::types::PipelineDeclaration;
 use aws_sdk_codestarnotifications::types::{
     ListNotificationRulesFilter, ListNotificationRulesFilterName,
@@ -15,7 +17,7 @@ use stackdoc::{PLANNED, Pipeline, Section};
 
 use crate::bucket;
 use crate::clients::Clients;
-use crate::desired::{self, Desired, Inputs, MASK};
+use crate::desired::{self, DEPLOY_STAGE, Desired, Inputs, MASK};
 use crate::names::Names;
 use crate::{Args, Observed};
 
@@ -72,6 +74,9 @@ pub struct FoundPipeline {
     pub settings: Value,
     /// When it was created (epoch seconds): the rule's idempotency token depends on it.
     pub created: Option<i64>,
+    /// Whether the Deploy stage's inbound transition is enabled (GetPipelineState; a stage
+    /// that state does not list, e.g. one just added, counts as enabled, AWS's default).
+    pub deploy_enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -274,12 +279,15 @@ fn project_now(p: &Project) -> Value {
 }
 
 pub async fn pipeline(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<FoundPipeline>> {
-    let (got, tags) = futures::join!(
+    // The state (the Deploy transition) is read side by side with the declaration and tags:
+    // one more read, no more round trips.
+    let (got, tags, state) = futures::join!(
         c.codepipeline.get_pipeline().name(&n.pipeline).send(),
         c.codepipeline
             .list_tags_for_resource()
             .resource_arn(&n.pipeline_arn)
             .send(),
+        c.codepipeline.get_pipeline_state().name(&n.pipeline).send(),
     );
     let Some(got) = got.found(format!("reading pipeline {}", n.pipeline))? else {
         return Ok(None);
@@ -288,6 +296,7 @@ pub async fn pipeline(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<FoundPip
         Some(t) => owner_of(cx, t.tags().iter().map(|t| (t.key(), t.value()))),
         None => Owner::Untagged,
     };
+    let state = state.found(format!("reading the state of pipeline {}", n.pipeline))?;
     let Some(decl) = got.pipeline() else {
         return Ok(None);
     };
@@ -298,7 +307,18 @@ pub async fn pipeline(cx: &Cx, c: &Clients, n: &Names) -> Result<Option<FoundPip
             .metadata()
             .and_then(|m| m.created())
             .map(aws_smithy_types::DateTime::secs),
+        deploy_enabled: state.is_none_or(|s| inbound_enabled(&s, DEPLOY_STAGE)),
     }))
+}
+
+/// Whether a stage's inbound transition is enabled, as GetPipelineState shows it.
+pub fn inbound_enabled(state: &GetPipelineStateOutput, stage: &str) -> bool {
+    state
+        .stage_states()
+        .iter()
+        .find(|s| s.stage_name() == Some(stage))
+        .and_then(|s| s.inbound_transition_state())
+        .is_none_or(|t| t.enabled())
 }
 
 /// The declaration in normalised form. A masked secret (`****`, how AWS always returns the

@@ -114,7 +114,7 @@ fn fresh_create_with_github_v1_sets_every_setting() {
     let bucket = format!("{APP}-pipeline-{}-{}", testkit::ACCOUNT, testkit::REGION);
     assert_eq!(sec["bucket"], bucket.as_str());
     assert_eq!(sec["source_kind"], "github-v1");
-    assert_eq!(sec["url"], doc["alb"]["url"]);
+    assert!(sec.get("url").is_none(), "the stack's URL is alb.url");
     // The token was read from the secret at run time.
     let calls = emu.calls_since(mark);
     assert!(calls.count("secretsmanager:GetSecretValue") >= 1);
@@ -236,12 +236,11 @@ fn fresh_create_with_github_v1_sets_every_setting() {
     assert_eq!(
         vars,
         [
-            ("REPO_URL", doc["svc"]["repository_uri"].as_str().unwrap()),
+            ("REPO_URL", doc["ecr"]["repository_uri"].as_str().unwrap()),
             (
                 "CONTAINER_NAME",
                 doc["svc"]["container_name"].as_str().unwrap()
             ),
-            ("BASE_URL", doc["alb"]["url"].as_str().unwrap()),
         ]
     );
     let logs = p.logs_config().unwrap().cloud_watch_logs().unwrap();
@@ -771,18 +770,19 @@ fn bad_input_exits_2_with_zero_mutating_calls() {
         assert!(line.contains("--connection-arn"), "{line}");
     }
 
-    let mut no_svc = doc.clone();
-    no_svc.as_object_mut().unwrap().remove("svc");
-    let line = pipeline_up(&emu).doc(&no_svc).run().fails(2);
+    // The image repository is the one upstream section made last that pipeline-up needs.
+    let mut no_ecr = doc.clone();
+    no_ecr.as_object_mut().unwrap().remove("ecr");
+    let line = pipeline_up(&emu).doc(&no_ecr).run().fails(2);
     assert!(
-        line.contains("\"svc\"") && line.contains("svc-up"),
+        line.contains("\"ecr\"") && line.contains("ecr-up"),
         "{line}"
     );
 
-    let mut planned_svc = doc.clone();
-    planned_svc["svc"]["planned"] = json!(true);
-    let line = pipeline_up(&emu).doc(&planned_svc).run().fails(2);
-    assert!(line.contains("svc-up --plan"), "{line}");
+    let mut planned_ecr = doc.clone();
+    planned_ecr["ecr"]["planned"] = json!(true);
+    let line = pipeline_up(&emu).doc(&planned_ecr).run().fails(2);
+    assert!(line.contains("ecr-up --plan"), "{line}");
 
     emu.calls_since(mark).assert_no_mutations();
 }

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Section, non_empty};
 
-/// Written by pipeline-up, the last step: the CI/CD resources, and the application URL.
+/// Written by pipeline-up: the CI/CD resources. (The application's URL is `alb.url`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
     /// The artifact bucket.
@@ -23,8 +23,6 @@ pub struct Pipeline {
     pub notification_rule_arn: String,
     /// "github-v1" or "codestar-connection".
     pub source_kind: String,
-    /// The application's URL (the ALB's), which `make up` prints at the end.
-    pub url: String,
     /// The GitHub token secret's version the pipeline's source action holds (github-v1): a
     /// newer version makes pipeline-up send the new token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +36,6 @@ impl Section for Pipeline {
         non_empty(&[
             ("bucket", &self.bucket),
             ("pipeline_arn", &self.pipeline_arn),
-            ("url", &self.url),
         ])?;
         if !matches!(
             self.source_kind.as_str(),

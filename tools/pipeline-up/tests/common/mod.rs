@@ -1,8 +1,9 @@
 //! The stack pipeline-up builds on, made for its tests: the real secrets-init and
-//! slr-check, the core-infra fixture, and — standing in for alb-up and svc-up, which are
-//! written in parallel — a real ECR repository, task roles, log group, task definition, Cloud
-//! Map service, ECS service and ALB made with plain SDK calls, described by the `alb` and
-//! `svc` sections those tools write.
+//! slr-check, the core-infra fixture, the `ecr` section (a real ECR repository made with the
+//! SDK, standing in for ecr-up, written in parallel), and — standing in for alb-up and svc-up —
+//! task roles, log group, task definition, Cloud Map service, ECS service and ALB made with
+//! plain SDK calls, named as svc-up names them, described by the `alb` and `svc` sections those
+//! tools write.
 
 #![allow(dead_code)]
 
@@ -20,15 +21,48 @@ const EXECUTION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect"
 
 const TASK_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-/// The document after `secrets-init | slr-check --create | core-up | db-up | alb-up | svc-up`.
-pub fn stack(emu: &Emulator) -> Value {
+/// The document after `secrets-init | slr-check --create | core-up | ecr-up`: what pipeline-up
+/// needs, before the database, the load balancer and the service exist.
+pub fn before_service(emu: &Emulator) -> Value {
     let doc = testkit::fixtures::secrets_and_roles(emu, APP, TOKEN);
     let core = testkit::fixtures::core_infra(emu, "core-infra");
-    let alb = alb(emu, &core);
-    let svc = svc(emu, &core, &alb);
     let doc = testkit::fixtures::with(doc, "core", core);
+    testkit::fixtures::with(doc, "ecr", ecr_section(emu))
+}
+
+/// `doc` after `alb-up | svc-up` (stand-ins): the ECS service exists.
+pub fn with_service(emu: &Emulator, doc: Value) -> Value {
+    let alb = alb(emu, &doc["core"]);
+    let svc = svc(emu, &doc["core"], &doc["ecr"], &alb);
     let doc = testkit::fixtures::with(doc, "alb", alb);
     testkit::fixtures::with(doc, "svc", svc)
+}
+
+/// The document after `secrets-init | slr-check --create | core-up | ecr-up | db-up | alb-up |
+/// svc-up`.
+pub fn stack(emu: &Emulator) -> Value {
+    let doc = before_service(emu);
+    with_service(emu, doc)
+}
+
+/// A real ECR repository named after the app, as ecr-up makes it: the `ecr` section.
+fn ecr_section(emu: &Emulator) -> Value {
+    let sdk = emu.sdk();
+    let ecrc = ecr::Client::new(&sdk);
+    emu.block_on(async {
+        let repo = ecrc
+            .create_repository()
+            .repository_name(APP)
+            .send()
+            .await
+            .expect("ecr repository");
+        let repo = repo.repository().unwrap();
+        json!({
+            "repository_name": repo.repository_name().unwrap(),
+            "repository_arn": repo.repository_arn().unwrap(),
+            "repository_uri": repo.repository_uri().unwrap(),
+        })
+    })
 }
 
 fn ids(subnets: &Value) -> Vec<String> {
@@ -108,30 +142,24 @@ fn alb(emu: &Emulator, core: &Value) -> Value {
     })
 }
 
-/// A real ECR repository, roles, log group, task definition, Cloud Map service and ECS
-/// service, named as svc-up names them: the `svc` section.
-fn svc(emu: &Emulator, core: &Value, alb: &Value) -> Value {
+/// Task roles, log group, task definition, Cloud Map service and ECS service, named as svc-up
+/// names them, on the `ecr` section's repository: the `svc` section.
+fn svc(emu: &Emulator, core: &Value, ecr: &Value, alb: &Value) -> Value {
     let sdk = emu.sdk();
-    let ecrc = ecr::Client::new(&sdk);
     let iamc = iam::Client::new(&sdk);
     let logc = logs::Client::new(&sdk);
     let ecsc = ecs::Client::new(&sdk);
     let ec2c = ec2::Client::new(&sdk);
     let sd = servicediscovery::Client::new(&sdk);
     let cluster = core["cluster_name"].as_str().unwrap();
+    let names = ecs_service::names::ServiceNames::of(APP);
+    let repository_uri = ecr["repository_uri"].as_str().unwrap();
     emu.block_on(async {
-        let repo = ecrc
-            .create_repository()
-            .repository_name(APP)
-            .send()
-            .await
-            .expect("ecr repository");
-        let repo = repo.repository().unwrap();
         let mut roles = Vec::new();
-        for kind in ["execution", "task"] {
+        for name in [&names.execution_role, &names.task_role] {
             let role = iamc
                 .create_role()
-                .role_name(format!("{APP}-{kind}"))
+                .role_name(name)
                 .assume_role_policy_document(TASK_TRUST)
                 .send()
                 .await
@@ -141,7 +169,7 @@ fn svc(emu: &Emulator, core: &Value, alb: &Value) -> Value {
         // What AmazonECSTaskExecutionRolePolicy grants (as svc-up's execution role has):
         // the emulator's ECS agent checks it when a pipeline deploy starts tasks.
         iamc.put_role_policy()
-            .role_name(format!("{APP}-execution"))
+            .role_name(&names.execution_role)
             .policy_name("execution")
             .policy_document(EXECUTION_POLICY)
             .send()
@@ -174,7 +202,7 @@ fn svc(emu: &Emulator, core: &Value, alb: &Value) -> Value {
             .container_definitions(
                 ecs::types::ContainerDefinition::builder()
                     .name(APP)
-                    .image(format!("{}:latest", repo.repository_uri().unwrap()))
+                    .image(format!("{repository_uri}:latest"))
                     .essential(true)
                     .port_mappings(
                         ecs::types::PortMapping::builder()
@@ -219,8 +247,8 @@ fn svc(emu: &Emulator, core: &Value, alb: &Value) -> Value {
             .expect("ecs service");
         let service = service.service().unwrap();
         json!({
-            "repository_name": repo.repository_name().unwrap(),
-            "repository_uri": repo.repository_uri().unwrap(),
+            "repository_name": ecr["repository_name"],
+            "repository_uri": repository_uri,
             "execution_role_arn": roles[0],
             "task_role_arn": roles[1],
             "log_group": log_group,
