@@ -77,9 +77,9 @@ latency() {
 latency "$LATENCY_MS"
 echo "# latency_ms=$LATENCY_MS"
 
-# AWS-typical times (NAT 90 s, ALB 180 s, Aurora cluster 300 s and writer 480 s, a Backstage
-# image build 600 s, an ECS rollout 180 s) scaled by 1/60.
-REAL_HOLDS='{"nat_gateway_s": 1.5, "alb_s": 3, "rds_cluster_s": 5, "rds_instance_s": 8, "build_s": 10, "rollout_s": 3}'
+# AWS-typical times (NAT 90 s, ALB 180 s, Aurora cluster 300 s and writer 480 s, a pipeline's
+# GitHub source 6 s, a Backstage image build 600 s, an ECS rollout 180 s) scaled by 1/60.
+REAL_HOLDS='{"nat_gateway_s": 1.5, "alb_s": 3, "rds_cluster_s": 5, "rds_instance_s": 8, "source_s": 0.1, "build_s": 10, "rollout_s": 3}'
 if [[ "${REAL_TIMES:-0}" == 1 ]]; then
   curl -sf -o /dev/null -X POST -d "$REAL_HOLDS" "$url/_stagehand/holds"
   # The tools' waits poll with backoff up to 15 s between polls, which suits minutes of AWS
@@ -124,7 +124,7 @@ starts = {
     "core-up": h["nat_gateway_s"],
     "db-up": max(h["rds_cluster_s"], h["rds_instance_s"]),
     "alb-up": h["alb_s"],
-    "pipeline-up": h["build_s"] + h["rollout_s"],
+    "pipeline-up": h["source_s"] + h["build_s"] + h["rollout_s"],
 }
 # pipeline-up waits inline only with --wait; the others unless the chain gives --no-wait.
 steps = {}
@@ -148,7 +148,7 @@ for section, (tool, _n, _i, again) in steps.items():
     returns(section)
     ends[tool] = done[section][0] + starts.get(tool, 0.0)
     if tool == "pipeline-up":  # the rollout waits for the build and for the service
-        built = done[section][0] + h["build_s"]
+        built = done[section][0] + h["source_s"] + h["build_s"]
         ends[tool] = max([built] + [returns(a) for a in again]) + h["rollout_s"]
 critical = max(ends.values())
 path = max(ends, key=ends.get)

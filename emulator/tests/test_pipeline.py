@@ -196,7 +196,7 @@ class Pipelines(unittest.TestCase):
         self.assertIn(COMMIT[:8], self.tags())
 
     def test_a_newer_execution_supersedes_one_waiting_for_a_stage(self):
-        # Long enough for both pushes' Source actions (one at a time, SOURCE_MIN_S each) to end
+        # Long enough for both pushes' Source actions (one at a time, source_s each) to end
         # while the first build still holds the Build stage.
         self.emu.control("POST", "holds", {"build_s": 4})
         self.name = make_pipeline(self.world)

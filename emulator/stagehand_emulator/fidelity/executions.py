@@ -13,9 +13,9 @@ one) holds the execution that reaches it there, InProgress; a newer one arriving
 so when the transition is enabled again the newest waiting execution goes on.
 The actions stagehand's pipelines use run for real:
   * Source (GitHub v1 / CodeStarSourceConnection): yields the commit; the source artifact (a
-    zip) goes to the artifact bucket. It takes at least SOURCE_MIN_S (pipeline_actions.py), as
-    AWS's fetch of the repository takes seconds: no hold makes it instant, so a call made right
-    after CreatePipeline (DisableStageTransition) lands before the first execution leaves Source.
+    zip) goes to the artifact bucket. It takes the `source_s` hold (1 s unless set), as AWS's
+    fetch of the repository takes seconds, so a call made right after CreatePipeline
+    (DisableStageTransition) lands before the first execution leaves Source.
   * Build (CodeBuild): a build of the project (fidelity/builds.py, hold `build_s`) with the
     commit as its source version; its imagedefinition.json goes to the artifact bucket as the
     output artifact (a zip, as CodePipeline stores artifacts).

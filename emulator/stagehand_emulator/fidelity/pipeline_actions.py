@@ -12,15 +12,17 @@ import traceback
 from moto.codebuild.models import codebuild_backends
 from moto.ecs.models import ecs_backends
 
-from . import artifacts, assumed_roles, builds, ecs
+from . import artifacts, assumed_roles, builds, ecs, holds
 
 INJECTED = "failure injected through POST /_stagehand/pipeline/fail"
 
-# The least time a Source action takes. AWS's fetch of the repository (GitHub, or through a
-# CodeStar connection) and upload of its zip take seconds; the emulator is never faster than
-# that can be, whatever the holds (a build hold of 0 must not let an execution reach Deploy
-# before a DisableStageTransition sent right after CreatePipeline).
-SOURCE_MIN_S = 1.0
+# The time a Source action takes. AWS's fetch of the repository (GitHub, or through a
+# CodeStar connection) and upload of its zip take seconds; by default the emulator is not
+# faster than that (a build hold of 0 must not let an execution reach Deploy before a
+# DisableStageTransition sent right after CreatePipeline). The bench's REAL_TIMES scales it.
+SOURCE = "source_s"
+holds.register(SOURCE, "a pipeline's Source action fetches the repository this long (AWS: seconds)",
+               default=1.0)
 
 
 def run(runs, execution, action):
@@ -119,7 +121,7 @@ def take_failure(runs, stage):
 
 # ------------------------------------------------------------------ the actions
 def _source(runs, execution, action):
-    if time.time() - action.started < SOURCE_MIN_S:
+    if time.time() - action.started < holds.seconds(SOURCE):
         return  # still fetching
     config = action.declaration.get("configuration") or {}
     if action.type.get("provider") == "GitHub" and not config.get("OAuthToken"):
