@@ -175,27 +175,24 @@ fn plan_on_a_fresh_account_makes_no_write() {
 #[test]
 fn drift_is_put_back() {
     let emu = Emulator::start();
-    let doc = up(&emu, &fresh(), &[]);
-    let c = client(&emu);
-    emu.block_on(async {
-        c.put_image_scanning_configuration()
+    // The stack's repository without scan on push and without a lifecycle policy (made by
+    // hand: the SDK leaves a false scanOnPush out of PutImageScanningConfiguration, which the
+    // emulator then ignores).
+    let tag = |k: &str, v: &str| ecr::types::Tag::builder().key(k).value(v).build().unwrap();
+    emu.block_on(
+        client(&emu)
+            .create_repository()
             .repository_name(APP)
-            .image_scanning_configuration(
-                ecr::types::ImageScanningConfiguration::builder()
-                    .scan_on_push(false)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        c.delete_lifecycle_policy()
-            .repository_name(APP)
-            .send()
-            .await
-            .unwrap();
-    });
+            .tags(tag("stagehand:app", APP))
+            .tags(tag("stagehand:step", "ecr"))
+            .send(),
+    )
+    .expect("create repository");
+    let doc = fresh();
+    let mark = emu.mark();
     let out = emu.tool("ecr-up").arg("--plan").doc(&doc).run();
     out.ok();
+    emu.calls_since(mark).assert_no_mutations();
     assert!(
         out.stderr.contains("scan_on_push: false → true")
             && out
@@ -204,7 +201,17 @@ fn drift_is_put_back() {
         "{}",
         out.stderr
     );
+    let mark = emu.mark();
     up(&emu, &doc, &[]);
+    let mut changed = emu.calls_since(mark).mutating_actions();
+    changed.sort();
+    assert_eq!(
+        changed,
+        [
+            "ecr:PutImageScanningConfiguration",
+            "ecr:PutLifecyclePolicy"
+        ]
+    );
     assert!(
         describe(&emu, APP)
             .unwrap()
