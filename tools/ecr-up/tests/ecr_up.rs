@@ -361,3 +361,34 @@ fn destroy_treats_a_repository_svc_up_made_as_its_own() {
     up(&emu, &old, &["--destroy", "--force"]);
     assert!(describe(&emu, APP).is_none());
 }
+
+/// A call AWS applied but whose answer was lost gets AWS's "already done" answer on the SDK's
+/// retry: success, on up and on down.
+#[test]
+fn already_done_answers_are_success_on_up_and_down() {
+    use testkit::Fault;
+    let done = |action: &str, code: &str| {
+        Fault::error(
+            "ecr",
+            action,
+            code,
+            "already done (injected after applying)",
+        )
+        .forwarded()
+    };
+    let emu = Emulator::start();
+    emu.inject(&[done("CreateRepository", "RepositoryAlreadyExistsException")]);
+    let doc = up(&emu, &fresh(), &[]);
+    let repo = describe(&emu, APP).expect("the repository exists");
+    assert_eq!(doc["ecr"]["repository_arn"], repo.repository_arn().unwrap());
+    assert_eq!(doc["ecr"]["repository_uri"], repo.repository_uri().unwrap());
+    emu.inject(&[]);
+    let mark = emu.mark();
+    up(&emu, &doc, &[]);
+    emu.calls_since(mark).assert_no_mutations();
+
+    emu.inject(&[done("DeleteRepository", "RepositoryNotFoundException")]);
+    let after = up(&emu, &doc, &["--destroy"]);
+    assert!(after.get("ecr").is_none());
+    assert!(describe(&emu, APP).is_none());
+}
