@@ -66,7 +66,7 @@ PY
 # The seven tools piped once, as DESIGN.md writes the chain (up.sh adds the final db-up wait).
 chain_once() {
   local bin="$ROOT/target/debug"
-  "$bin/secrets-init" <"$STACK" | "$bin/slr-check" --create | "$bin/core-up" | "$bin/db-up" \
+  "$bin/secrets-init" <"$STACK" | "$bin/slr-check" --create | "$bin/ecr-up" | "$bin/core-up" | "$bin/db-up" \
     | "$bin/alb-up" | "$bin/svc-up" | "$bin/pipeline-up" --repo-owner "$REPO_OWNER" --repo-name "$REPO_NAME" >/dev/null
 }
 

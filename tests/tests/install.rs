@@ -40,6 +40,7 @@ fn make_install_puts_every_tool_its_completions_and_a_rendering_man_page_under_p
     for tool in [
         "secrets-init",
         "slr-check",
+        "ecr-up",
         "core-up",
         "db-up",
         "alb-up",
@@ -103,6 +104,7 @@ fn every_step_tool_s_help_has_examples_exit_codes_and_says_stdout_is_the_documen
     for tool in [
         "secrets-init",
         "slr-check",
+        "ecr-up",
         "core-up",
         "db-up",
         "alb-up",

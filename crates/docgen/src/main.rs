@@ -15,6 +15,7 @@ fn commands() -> Vec<clap::Command> {
     vec![
         kit::command::<secrets_init::SecretsInit>(),
         kit::command::<slr_check::SlrCheck>(),
+        kit::command::<ecr_up::EcrUp>(),
         kit::command::<core_up::CoreUp>(),
         kit::command::<db_up::DbUp>(),
         kit::command::<alb_up::AlbUp>(),

@@ -153,6 +153,7 @@ mod tests {
             [
                 "secrets-init",
                 "slr-check",
+                "ecr-up",
                 "core-up",
                 "db-up",
                 "alb-up",
@@ -165,8 +166,13 @@ mod tests {
         assert_eq!(db.chain, ["--no-wait"]);
         assert_eq!(db.finish, Some(vec![]));
         assert_eq!(find(&steps, "slr-check").unwrap().flags, ["--create"]);
-        assert_eq!(find(&steps, "svc").unwrap().down, ["--force"]);
-        assert_eq!(find(&steps, "pipeline").unwrap().again, ["svc"]);
+        assert_eq!(find(&steps, "ecr").unwrap().down, ["--force"]);
+        assert!(find(&steps, "svc").unwrap().down.is_empty());
+        // The pipeline (and its first build) does not wait for the service; it runs again
+        // once svc-up has made it, to release its Deploy stage.
+        let pipeline = find(&steps, "pipeline").unwrap();
+        assert!(!pipeline.needs.iter().any(|n| n == "svc" || n == "alb"));
+        assert_eq!(pipeline.again, ["svc"]);
         assert!(
             steps
                 .iter()

@@ -78,6 +78,7 @@ fn a_demo_stack_is_healthy_then_scaling_to_zero_and_a_changed_setting_are_named(
         [
             "secrets-init",
             "slr-check",
+            "ecr-up",
             "core-up",
             "db-up",
             "alb-up",

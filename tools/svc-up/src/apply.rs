@@ -1,5 +1,5 @@
-//! Apply the plan: what depends on nothing of ours concurrently (repository, log group, roles,
-//! task group, Cloud Map service), then the task definition, then the service, then the
+//! Apply the plan: what depends on nothing of ours concurrently (log group, roles, task group,
+//! Cloud Map service), then the task definition, then the service, then the
 //! watched rollout.
 
 use kit::jsondiff::from_json;
@@ -129,7 +129,7 @@ pub async fn apply(cx: &Cx, args: &Args, now: Observed, plan: Plan<Op>) -> Resul
     Ok(Svc {
         image: Some(w.image.clone()),
         secret_versions: diff::current_versions(&now),
-        repository_name: n.repo.clone(),
+        repository_name: inputs.ecr.repository_name.clone(),
         repository_uri: w.repo_uri.clone(),
         execution_role_arn: exec_arn,
         task_role_arn: task_arn,
@@ -155,14 +155,6 @@ async fn run_independent(
     op: &Op,
 ) -> Result<Made> {
     match op {
-        Op::Repo {
-            create,
-            scan,
-            lifecycle,
-        } => {
-            ensure_repo(cx, c, n, *create, *scan, *lifecycle).await?;
-            Ok(Made::Nothing)
-        }
         Op::LogGroup { create, retention } => {
             if *create {
                 log_groups::create(cx, &c.logs, &n.log_group).await?;
@@ -209,76 +201,6 @@ async fn run_independent(
         }
         Op::Keep | Op::TaskDef | Op::Service { .. } => Ok(Made::Nothing),
     }
-}
-
-async fn ensure_repo(
-    cx: &Cx,
-    c: &Clients,
-    n: &Names,
-    create: bool,
-    scan: bool,
-    lifecycle: bool,
-) -> Result<()> {
-    use aws_sdk_ecr::types::{
-        EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
-        Tag,
-    };
-    let scanning = || {
-        ImageScanningConfiguration::builder()
-            .scan_on_push(true)
-            .build()
-    };
-    if create {
-        let tags = cx
-            .tags()
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::aws(format!("building ECR tags: {e}")))?;
-        let enc = EncryptionConfiguration::builder()
-            .encryption_type(EncryptionType::Aes256)
-            .build()
-            .map_err(|e| Error::aws(format!("building ECR encryption: {e}")))?;
-        let made = c
-            .ecr
-            .create_repository()
-            .repository_name(&n.repo)
-            // The pipeline pushes :latest on every build.
-            .image_tag_mutability(ImageTagMutability::Mutable)
-            .image_scanning_configuration(scanning())
-            .encryption_configuration(enc)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .created(format!("creating ECR repository {}", n.repo))?;
-        if made.is_some() {
-            kit::info!("created ECR repository {}", n.repo);
-        }
-    } else if scan {
-        c.ecr
-            .put_image_scanning_configuration()
-            .repository_name(&n.repo)
-            .image_scanning_configuration(scanning())
-            .send()
-            .await
-            .ctx(format!(
-                "turning on scan on push for ECR repository {}",
-                n.repo
-            ))?;
-    }
-    if lifecycle {
-        c.ecr
-            .put_lifecycle_policy()
-            .repository_name(&n.repo)
-            .lifecycle_policy_text(desired::lifecycle_policy().to_string())
-            .send()
-            .await
-            .ctx(format!(
-                "setting the lifecycle policy of ECR repository {}",
-                n.repo
-            ))?;
-    }
-    Ok(())
 }
 
 async fn create_cloudmap(cx: &Cx, c: &Clients, now: &Observed, n: &Names) -> Result<String> {

@@ -14,7 +14,6 @@ use crate::names::{Names, Place, ecr_repo_arn};
 
 pub const CLOUDMAP_TTL: i64 = 10;
 pub const CLOUDMAP_FAILURE_THRESHOLD: i32 = 1;
-pub const KEEP_IMAGES: u32 = 30;
 
 /// Where the image of the task definition comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,11 +213,17 @@ pub fn ecs_tasks_trust(place: &Place) -> Value {
 }
 
 /// The execution role: what the ECS agent does when a task starts, and nothing wider — pull
-/// from the repository (and from a pinned image's own ECR repository), write to the log group,
+/// from ecr-up's repository (and from a pinned image's own ECR repository), write to the log group,
 /// read the secrets and parameters the task definition names. GetAuthorizationToken has no
 /// resource form, so it is the one `*`.
 pub fn exec_role(n: &Names, place: &Place, inputs: &Inputs, pin: Option<&str>) -> Want {
-    let mut repos: BTreeSet<String> = [place.repo_arn(&n.repo)].into();
+    let ecr = &inputs.ecr;
+    let repo = if crate::is_planned(&ecr.repository_arn) {
+        place.repo_arn(&ecr.repository_name)
+    } else {
+        ecr.repository_arn.clone()
+    };
+    let mut repos: BTreeSet<String> = [repo].into();
     repos.extend(pin.and_then(|i| ecr_repo_arn(place.partition, i)));
     let group = place.log_group_arn(&n.log_group);
     let secrets: Vec<String> = secrets_read(inputs)
@@ -273,15 +278,6 @@ pub fn task_role(n: &Names, place: &Place) -> Want {
         inline: [(n.task_policy.clone(), policy)].into(),
         managed: BTreeSet::new(),
     }
-}
-
-pub fn lifecycle_policy() -> Value {
-    json!({"rules": [{
-        "rulePriority": 1,
-        "description": format!("keep the last {KEEP_IMAGES} images"),
-        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES},
-        "action": {"type": "expire"}
-    }]})
 }
 
 /// Fargate's allowed CPU units and, for each, the memory sizes (MiB) it may have.

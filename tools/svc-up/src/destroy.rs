@@ -1,7 +1,8 @@
 //! --destroy: only what carries this step's stagehand tags, in dependency order — the service
 //! (scaled to 0, deleted, waited until INACTIVE), the task definition revisions, then the
-//! Cloud Map service, roles, log group (with --delete-logs) and repository concurrently, and
-//! the task security group last (retried while the tasks' ENIs drain).
+//! Cloud Map service, roles and log group (with --delete-logs) concurrently, and the task
+//! security group last (retried while the tasks' ENIs drain). The image repository is ecr-up's
+//! and is left as it is, with its images.
 //!
 //! It needs only the identity (app, account, region): the svc and core sections, when present,
 //! say where to look; without them everything is found by name and tags. What is already gone
@@ -10,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use kit::wait::{Poll, until};
-use kit::{AwsContext, Cx, Error, Result, ResultExt, aws, wait};
+use kit::{AwsContext, Cx, Result, ResultExt, aws, wait};
 use stackdoc::{Core, Svc};
 
 use crate::names::Names;
@@ -43,9 +44,6 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
     let n = Names::of(&cx.app);
     let hints = Hints::of(cx);
 
-    // Data first: a repository holding images is refused before anything is deleted.
-    let repo_owned = repository_owned(cx, &c, args, &n).await?;
-
     for cluster in clusters(&c, &hints).await? {
         delete_service(cx, &c, &cluster, &n).await?;
     }
@@ -56,80 +54,10 @@ pub async fn destroy(cx: &Cx, args: &Args) -> Result<()> {
         iam_roles::delete_owned(cx, &c.iam, &n.exec_role),
         iam_roles::delete_owned(cx, &c.iam, &n.task_role),
         log_groups::destroy(cx, &c.logs, &n.log_group, args.delete_logs),
-        async {
-            if repo_owned
-                && c.ecr
-                    .delete_repository()
-                    .repository_name(&n.repo)
-                    .force(args.force)
-                    .send()
-                    .await
-                    .deleted(format!("deleting ECR repository {}", n.repo))?
-            {
-                kit::info!("deleted ECR repository {}", n.repo);
-            }
-            Ok::<(), Error>(())
-        },
     )?;
 
     let groups = task_groups(cx, &c, &hints, &n).await?;
     security_groups::delete_owned(cx, &c.ec2, &groups).await
-}
-
-/// Whether the repository is svc-up's to delete; refuses (exit 2) one with images without
-/// --force.
-async fn repository_owned(cx: &Cx, c: &Clients, args: &Args, n: &Names) -> Result<bool> {
-    let Some(found) = c
-        .ecr
-        .describe_repositories()
-        .repository_names(&n.repo)
-        .send()
-        .await
-        .found(format!("describing ECR repository {}", n.repo))?
-    else {
-        return Ok(false);
-    };
-    let Some(arn) = found
-        .repositories()
-        .first()
-        .and_then(|r| r.repository_arn())
-    else {
-        return Ok(false);
-    };
-    let (tags, images) = futures::try_join!(
-        async {
-            c.ecr
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .ctx(format!("reading the tags of ECR repository {}", n.repo))
-        },
-        async {
-            c.ecr
-                .list_images()
-                .repository_name(&n.repo)
-                .max_results(1)
-                .send()
-                .await
-                .ctx(format!("listing the images in ECR repository {}", n.repo))
-        },
-    )?;
-    if !cx.owns(tags.tags().iter().map(|t| (t.key(), t.value()))) {
-        kit::warn!(
-            "ECR repository {} was not created by svc-up for app {}: left in place",
-            n.repo,
-            cx.app
-        );
-        return Ok(false);
-    }
-    if !images.image_ids().is_empty() && !args.force {
-        return Err(Error::usage(format!(
-            "ECR repository {} holds images; pass --force to delete them with it (nothing was deleted)",
-            n.repo
-        )));
-    }
-    Ok(true)
 }
 
 /// The clusters the service may be in: the recorded ones, else every cluster of the region.

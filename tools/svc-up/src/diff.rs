@@ -8,8 +8,8 @@
 //!   kept, even across other changes; `--image` pins one;
 //! - a new AWSCURRENT version of a secret the task reads starts a new deployment, once;
 //!   a document without recorded versions adopts the current ones;
-//! - drift in the task definition, the service, the roles, the group, the log group, the
-//!   repository and the Cloud Map TTL is an update naming each changed field.
+//! - drift in the task definition, the service, the roles, the group, the log group and the
+//!   Cloud Map TTL is an update naming each changed field (the repository is ecr-up's).
 
 use std::collections::BTreeMap;
 
@@ -38,11 +38,7 @@ pub struct Wanted {
 pub fn wanted(cx: &Cx, args: &Args, now: &Observed) -> Wanted {
     let n = Names::of(&cx.app);
     let place = Place::of(cx);
-    let repo_uri = now
-        .repo
-        .as_ref()
-        .map(|r| r.uri.clone())
-        .unwrap_or_else(|| place.repo_uri(&n.repo));
+    let repo_uri = now.inputs.ecr.repository_uri.clone();
     let running = now
         .service
         .as_ref()
@@ -159,50 +155,6 @@ pub fn diff(cx: &Cx, args: &Args, now: &Observed) -> Result<Plan<Op>> {
                 "ECS service {} runs on launch type {}, not FARGATE, which cannot change; delete it (svc-up --destroy) and rerun",
                 n.service, s.launch_type
             )));
-        }
-    }
-
-    // ECR repository
-    let res = format!("ECR repository {}", n.repo);
-    match &now.repo {
-        None => plan.create(
-            res,
-            Op::Repo {
-                create: true,
-                scan: true,
-                lifecycle: true,
-            },
-        ),
-        Some(r) => {
-            let mut fields = Vec::new();
-            if !r.scan_on_push {
-                fields.push(field("scan_on_push", false, true));
-            }
-            let lifecycle = r.lifecycle.as_ref() != Some(&desired::lifecycle_policy());
-            if lifecycle {
-                fields.push(field(
-                    "lifecycle policy",
-                    if r.lifecycle.is_some() {
-                        "other"
-                    } else {
-                        "none"
-                    },
-                    format!("keep the last {} images", desired::KEEP_IMAGES),
-                ));
-            }
-            if r.encryption != "AES256" {
-                kit::warn!(
-                    "ECR repository {} is encrypted with {}, not AES256; encryption cannot change, so it is left as it is",
-                    n.repo,
-                    r.encryption
-                );
-            }
-            let op = Op::Repo {
-                create: false,
-                scan: !r.scan_on_push,
-                lifecycle,
-            };
-            update_or_keep(&mut plan, res, fields, op);
         }
     }
 
@@ -398,7 +350,7 @@ pub fn planned_section(cx: &Cx, args: &Args, now: &Observed) -> Svc {
         } else {
             recorded
         },
-        repository_name: n.repo.clone(),
+        repository_name: now.inputs.ecr.repository_name.clone(),
         repository_uri: w.repo_uri,
         execution_role_arn: or_planned(now.exec_role.as_ref().map(|r| r.arn.clone())),
         task_role_arn: or_planned(now.task_role.as_ref().map(|r| r.arn.clone())),
@@ -414,7 +366,7 @@ pub fn planned_section(cx: &Cx, args: &Args, now: &Observed) -> Svc {
     }
 }
 
-/// Whether the image exists where the service will pull it: in svc-up's repository, the tag
+/// Whether the image exists where the service will pull it: in ecr-up's repository, the tag
 /// must be there; an image elsewhere cannot be checked and is taken to exist.
 pub fn image_available(image: &str, now: &Observed, repo_uri: &str) -> bool {
     match crate::names::tag_in(image, repo_uri) {

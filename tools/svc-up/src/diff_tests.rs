@@ -39,6 +39,8 @@ fn document(svc: Option<Value>, oauth: bool) -> Doc {
     let mut doc = json!({
         "version": 1, "app": APP, "region": "us-west-2", "account": "123456789012",
         "secrets": secrets,
+        "ecr": {"repository_name": APP, "repository_arn": "arn:aws:ecr:us-west-2:123456789012:repository/web",
+            "repository_uri": REPO_URI},
         "core": {"name": "core-infra", "created": true, "vpc_id": "vpc-1", "vpc_cidr": "10.0.0.0/16",
             "public_subnets": [subnet("subnet-pub")], "private_subnets": [subnet("subnet-a"), subnet("subnet-b")],
             "cluster_name": "core-infra", "cluster_arn": "arn:aws:ecs:us-west-2:123456789012:cluster/core-infra",
@@ -157,11 +159,6 @@ fn made(cx: &Cx, image: &str) -> Observed {
     service["loadBalancers"][0]["loadBalancerName"] = json!(null);
     Observed {
         repo: Some(Repo {
-            uri: REPO_URI.into(),
-            arn: place.repo_arn(APP),
-            scan_on_push: true,
-            encryption: "AES256".into(),
-            lifecycle: Some(desired::lifecycle_policy()),
             tags: ["latest".to_owned(), "abcd1234".to_owned()].into(),
         }),
         log_group: Some(LogGroup {
@@ -251,7 +248,9 @@ fn a_rerun_over_what_svc_up_made_changes_nothing_and_keeps_the_pipelines_image()
 fn a_fresh_stack_creates_everything_starting_from_latest() {
     let cx = cx_of(document(None, false));
     let mut now = made(&cx, "unused");
-    now.repo = None;
+    now.repo = Some(Repo {
+        tags: Default::default(),
+    });
     now.log_group = None;
     now.exec_role = None;
     now.task_role = None;
@@ -269,7 +268,6 @@ fn a_fresh_stack_creates_everything_starting_from_latest() {
     assert_eq!(
         created,
         [
-            "ECR repository web",
             "log group /ecs/web",
             "IAM role web-task-execution",
             "IAM role web-task",
@@ -427,11 +425,6 @@ fn each_drift_is_an_update_naming_the_field() {
             "retention",
             |o| o.log_group = Some(LogGroup { retention: Some(7) }),
             "log group /ecs/web: retention_days: 7 → 30",
-        ),
-        (
-            "scan on push",
-            |o| o.repo.as_mut().unwrap().scan_on_push = false,
-            "ECR repository web: scan_on_push: false → true",
         ),
         (
             "open egress",

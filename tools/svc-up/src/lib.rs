@@ -1,6 +1,8 @@
-//! svc-up: the Backstage container on ECS Fargate behind the ALB — ECR repository, log group,
-//! task execution and task roles, task security group, task definition, Cloud Map service and
-//! the ECS service, with a rollout that is watched to the end.
+//! svc-up: the Backstage container on ECS Fargate behind the ALB — log group, task execution
+//! and task roles, task security group, task definition, Cloud Map service and the ECS
+//! service, with a rollout that is watched to the end. The image repository is ecr-up's (the
+//! `ecr` section): svc-up gives the execution role pull rights on it and reads which images it
+//! holds, and never creates, changes or deletes it.
 //!
 //! observe.rs (read-only, concurrent) → diff.rs (pure: the plan and the planned section) →
 //! plan | apply.rs (independent resources concurrently, then the task definition, then the
@@ -21,7 +23,7 @@ mod observe;
 mod rollout;
 
 use kit::{Cx, Error, Plan, Result, Step};
-use stackdoc::{Alb, Core, Db, Doc, PLANNED, Secrets, Svc};
+use stackdoc::{Alb, Core, Db, Doc, Ecr, PLANNED, Secrets, Svc};
 
 pub use desired::check_fargate;
 pub use names::Names;
@@ -58,8 +60,9 @@ pub struct Args {
     /// With --destroy: also delete the log group and its logs
     #[arg(long)]
     pub delete_logs: bool,
-    /// With --destroy: delete the ECR repository even though it holds images
-    #[arg(long)]
+    /// Not svc-up's any more: the repository (and its images) is ecr-up's
+    /// (`ecr-up --destroy --force`); refused with exit 2
+    #[arg(long, hide = true)]
     pub force: bool,
 }
 
@@ -67,6 +70,7 @@ pub struct Args {
 #[derive(Debug, Clone)]
 pub struct Inputs {
     pub secrets: Secrets,
+    pub ecr: Ecr,
     pub core: Core,
     pub db: Db,
     pub alb: Alb,
@@ -78,6 +82,7 @@ impl Inputs {
     pub fn from(cx: &Cx) -> Result<Inputs> {
         Ok(Inputs {
             secrets: cx.upstream()?,
+            ecr: cx.upstream()?,
             core: cx.upstream()?,
             db: cx.upstream()?,
             alb: cx.upstream()?,
@@ -103,11 +108,6 @@ pub enum RoleKind {
 #[derive(Debug, Clone)]
 pub enum Op {
     Keep,
-    Repo {
-        create: bool,
-        scan: bool,
-        lifecycle: bool,
-    },
     LogGroup {
         create: bool,
         retention: bool,
@@ -132,13 +132,18 @@ pub enum Op {
 
 impl Step for SvcUp {
     const TOOL: &'static str = "svc-up";
-    const ABOUT: &'static str = "Run the Backstage container on ECS Fargate behind the ALB: ECR repository, log group, roles, task security group, task definition, Cloud Map service and the ECS service";
+    const ABOUT: &'static str = "Run the Backstage container on ECS Fargate behind the ALB: log group, roles, task security group, task definition, Cloud Map service and the ECS service (the image repository is ecr-up's)";
     type Args = Args;
     type Section = Svc;
     type Observed = Observed;
     type Op = Op;
 
     fn check(args: &Args, _doc: &Doc) -> Result<()> {
+        if args.force {
+            return Err(Error::usage(
+                "--force is not svc-up's any more: the ECR repository and its images are ecr-up's; delete them with ecr-up --destroy --force",
+            ));
+        }
         check_fargate(args.cpu, args.memory).map_err(Error::usage)?;
         if !(0..=5000).contains(&args.desired_count) {
             return Err(Error::usage(format!(
@@ -168,6 +173,7 @@ impl Step for SvcUp {
     fn check_inputs(_args: &Args, doc: &Doc) -> Result<()> {
         // Every section svc-up builds on must be there (planned ones are judged in observe).
         doc.require::<Secrets>()?;
+        doc.require::<Ecr>()?;
         doc.require::<Core>()?;
         let db = doc.require::<Db>()?;
         let alb = doc.require::<Alb>()?;

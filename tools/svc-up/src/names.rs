@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 /// The name every per-app resource derives from.
 #[derive(Debug, Clone)]
 pub struct Names {
-    pub repo: String,
     pub log_group: String,
     pub exec_role: String,
     pub task_role: String,
@@ -23,7 +22,6 @@ pub struct Names {
 impl Names {
     pub fn of(app: &str) -> Names {
         Names {
-            repo: app.to_owned(),
             log_group: format!("/ecs/{app}"),
             exec_role: format!("{app}-task-execution"),
             task_role: format!("{app}-task"),
@@ -63,19 +61,6 @@ impl Place {
         format!(
             "arn:{}:ecr:{}:{}:repository/{name}",
             self.partition, self.region, self.account
-        )
-    }
-
-    /// The repository's URI as ECR forms it (`.amazonaws.com.cn` in China).
-    pub fn repo_uri(&self, name: &str) -> String {
-        let suffix = if self.partition == "aws-cn" {
-            ".cn"
-        } else {
-            ""
-        };
-        format!(
-            "{}.dkr.ecr.{}.amazonaws.com{suffix}/{name}",
-            self.account, self.region
         )
     }
 
@@ -187,10 +172,9 @@ mod tests {
             None
         );
         assert_eq!(ecr_repo_arn("aws", "nginx:latest"), None);
-        let uri = place().repo_uri("web");
-        assert_eq!(uri, "123456789012.dkr.ecr.us-west-2.amazonaws.com/web");
-        assert_eq!(tag_in(&format!("{uri}:abcd1234"), &uri), Some("abcd1234"));
-        assert_eq!(tag_in(&format!("{uri}x:abcd1234"), &uri), None);
-        assert_eq!(tag_in("public.ecr.aws/x:1", &uri), None);
+        let uri = "123456789012.dkr.ecr.us-west-2.amazonaws.com/web";
+        assert_eq!(tag_in(&format!("{uri}:abcd1234"), uri), Some("abcd1234"));
+        assert_eq!(tag_in(&format!("{uri}x:abcd1234"), uri), None);
+        assert_eq!(tag_in("public.ecr.aws/x:1", uri), None);
     }
 }

@@ -12,14 +12,11 @@ use serde_json::Value;
 
 use crate::names::{Names, Place};
 use crate::{Args, Inputs, desired, is_planned};
+use stackdoc::Ecr;
 
+/// ecr-up's repository, as far as svc-up reads it (never writes it).
 #[derive(Debug, Clone)]
 pub struct Repo {
-    pub uri: String,
-    pub arn: String,
-    pub scan_on_push: bool,
-    pub encryption: String,
-    pub lifecycle: Option<Value>,
     /// The image tags in the repository.
     pub tags: BTreeSet<String>,
 }
@@ -58,6 +55,7 @@ pub struct EcsService {
 #[derive(Debug)]
 pub struct Observed {
     pub inputs: Inputs,
+    /// `None` while the ecr section is only planned.
     pub repo: Option<Repo>,
     pub log_group: Option<LogGroup>,
     pub exec_role: Option<Found>,
@@ -114,7 +112,7 @@ pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
             }
         });
     let (repo, log_group, exec_role, task_role, sg, cloudmap, latest, service, secret_versions) = futures::try_join!(
-        find_repo(&c.ecr, &n.repo),
+        find_repo(&c.ecr, &inputs.ecr),
         log_groups::find(&c.logs, &n.log_group),
         iam_roles::find(&c.iam, &exec_want),
         iam_roles::find(&c.iam, &task_want),
@@ -159,65 +157,37 @@ pub async fn observe(cx: &Cx, args: &Args) -> Result<Observed> {
     })
 }
 
-/// The repository, its lifecycle policy and its image tags, read at once.
-pub async fn find_repo(ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Option<Repo>> {
+/// The image tags in ecr-up's repository (read-only: what the service can pull). A repository
+/// the ecr section names that does not exist is refused before any write.
+pub async fn find_repo(ecr: &aws_sdk_ecr::Client, section: &Ecr) -> Result<Option<Repo>> {
     use aws_sdk_ecr::types::{ListImagesFilter, TagStatus};
-    let (repo, lifecycle, images) = futures::join!(
-        async {
-            ecr.describe_repositories()
-                .repository_names(name)
-                .send()
-                .await
-                .found(format!("describing ECR repository {name}"))
-        },
-        async {
-            ecr.get_lifecycle_policy()
-                .repository_name(name)
-                .send()
-                .await
-                .found(format!(
-                    "reading the lifecycle policy of ECR repository {name}"
-                ))
-        },
-        async {
-            ecr.list_images()
-                .repository_name(name)
-                .filter(
-                    ListImagesFilter::builder()
-                        .tag_status(TagStatus::Tagged)
-                        .build(),
-                )
-                .max_results(1000)
-                .send()
-                .await
-                .found(format!("listing the images in ECR repository {name}"))
-        },
-    );
-    let Some(out) = repo? else { return Ok(None) };
-    let Some(r) = out.repositories().first() else {
+    if is_planned(&section.repository_arn) {
         return Ok(None);
+    }
+    let name = &section.repository_name;
+    let images = ecr
+        .list_images()
+        .repository_name(name)
+        .filter(
+            ListImagesFilter::builder()
+                .tag_status(TagStatus::Tagged)
+                .build(),
+        )
+        .max_results(1000)
+        .send()
+        .await
+        .found(format!("listing the images in ECR repository {name}"))?;
+    let Some(images) = images else {
+        return Err(Error::usage(format!(
+            "ECR repository {name} of the ecr section does not exist; rerun ecr-up, then svc-up"
+        )));
     };
     Ok(Some(Repo {
-        uri: r.repository_uri().unwrap_or_default().to_owned(),
-        arn: r.repository_arn().unwrap_or_default().to_owned(),
-        scan_on_push: r
-            .image_scanning_configuration()
-            .is_some_and(|s| s.scan_on_push()),
-        encryption: r
-            .encryption_configuration()
-            .map(|e| e.encryption_type().as_str().to_owned())
-            .unwrap_or_else(|| "AES256".into()),
-        lifecycle: lifecycle?
-            .and_then(|l| l.lifecycle_policy_text().map(str::to_owned))
-            .and_then(|t| serde_json::from_str(&t).ok()),
-        tags: images?
-            .map(|i| {
-                i.image_ids()
-                    .iter()
-                    .filter_map(|id| id.image_tag().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: images
+            .image_ids()
+            .iter()
+            .filter_map(|id| id.image_tag().map(str::to_owned))
+            .collect(),
     }))
 }
 

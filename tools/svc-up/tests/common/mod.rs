@@ -1,5 +1,5 @@
-//! The document svc-up starts from: real secrets (secrets-init) and service-linked roles
-//! (slr-check), a core-infra, and `db` / `alb` sections describing real resources made with
+//! The document svc-up starts from: real secrets (secrets-init), service-linked roles
+//! (slr-check) and image repository (ecr-up), a core-infra, and `db` / `alb` sections describing real resources made with
 //! plain SDK calls (db-up and alb-up are not used, so these tests stand on their own).
 
 #![allow(dead_code)]
@@ -9,7 +9,7 @@ use testkit::{Emulator, Value, ec2, ecs, elbv2, fixtures, json, rds, ssm};
 pub const TOKEN: &str = "ghp_SvcUpTestToken0123456789abcdef";
 pub const APP: &str = "unicorn-ui";
 
-/// secrets + slr + core + db + alb for `app`.
+/// secrets + slr + ecr + core + db + alb for `app`.
 pub fn stack(emu: &Emulator, app: &str) -> Value {
     stack_named(emu, app, app)
 }
@@ -18,6 +18,7 @@ pub fn stack(emu: &Emulator, app: &str) -> Value {
 /// characters at most, so a long app's fixtures need a shorter one).
 pub fn stack_named(emu: &Emulator, app: &str, short: &str) -> Value {
     let doc = fixtures::secrets_and_roles(emu, app, TOKEN);
+    let doc = emu.tool("ecr-up").doc(&doc).run().ok();
     let core = fixtures::core_infra(emu, &format!("{short}-core"));
     let db = db_section(emu, short, &core);
     let alb = alb_section(emu, short, &core);

@@ -33,7 +33,7 @@ fn a_fresh_service_is_made_and_waits_for_the_pipelines_first_image() {
         1,
         "no rollout wait without an image"
     );
-    for key in ["secrets", "core", "db", "alb", "slr"] {
+    for key in ["secrets", "ecr", "core", "db", "alb", "slr"] {
         assert_eq!(doc[key], input[key], "section {key} is kept");
     }
     assert_eq!(svc["image"], format!("{uri}:latest"));
@@ -58,35 +58,18 @@ fn a_fresh_service_is_made_and_waits_for_the_pipelines_first_image() {
     );
     let sdk = emu.sdk();
 
-    // ECR: scan on push, AES256, lifecycle keeping 30 images, tagged.
-    let ecrc = ecr::Client::new(&sdk);
-    let repo = emu
-        .block_on(ecrc.describe_repositories().repository_names(APP).send())
-        .unwrap()
-        .repositories()[0]
-        .clone();
-    assert_eq!(uri, repo.repository_uri().unwrap());
-    assert!(repo.image_scanning_configuration().unwrap().scan_on_push());
-    assert_eq!(
-        repo.encryption_configuration().unwrap().encryption_type(),
-        &ecr::types::EncryptionType::Aes256
+    // The repository is ecr-up's: the section names it, svc-up made no ECR write.
+    assert_eq!(svc["repository_name"], input["ecr"]["repository_name"]);
+    assert_eq!(uri, input["ecr"]["repository_uri"].as_str().unwrap());
+    let calls = emu.calls_since(mark);
+    assert!(
+        calls
+            .mutating_actions()
+            .iter()
+            .all(|a| !a.starts_with("ecr:")),
+        "{:?}",
+        calls.mutating_actions()
     );
-    let lifecycle: Value = serde_json::from_str(
-        emu.block_on(ecrc.get_lifecycle_policy().repository_name(APP).send())
-            .unwrap()
-            .lifecycle_policy_text()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(lifecycle["rules"][0]["selection"]["countNumber"], 30);
-    let tags = emu
-        .block_on(
-            ecrc.list_tags_for_resource()
-                .resource_arn(repo.repository_arn().unwrap())
-                .send(),
-        )
-        .unwrap();
-    assert!(tags_ok(tags.tags().iter().map(|t| (t.key(), t.value()))));
 
     // Log group with 30 days' retention.
     let groups = emu
@@ -260,8 +243,8 @@ fn plan_on_a_fresh_stack_creates_everything_with_read_only_calls() {
     let out = emu.tool("svc-up").arg("--plan").doc(&input).run();
     let doc = out.ok();
     emu.calls_since(mark).assert_no_mutations();
+    assert!(!out.stderr.contains("ECR repository"), "{}", out.stderr);
     for r in [
-        "ECR repository unicorn-ui",
         "log group /ecs/unicorn-ui",
         "IAM role unicorn-ui-task-execution",
         "IAM role unicorn-ui-task",
@@ -334,6 +317,13 @@ fn bad_input_exits_2_before_any_call() {
         ),
         (vec!["--image", "has space:1"], input.clone(), "--image"),
         (vec![], without(&input, "db"), "db-up"),
+        (vec![], without(&input, "ecr"), "ecr-up"),
+        (
+            vec!["--destroy", "--force"],
+            input.clone(),
+            "ecr-up --destroy --force",
+        ),
+        (vec!["--force"], input.clone(), "ecr-up --destroy --force"),
         (vec![], without(&input, "alb"), "alb-up"),
         (vec![], without(&input, "secrets"), "secrets-init"),
         (vec![], port0, "container_port"),
@@ -377,6 +367,22 @@ fn a_missing_secret_or_vpc_is_refused_before_any_write() {
     let line = emu.tool("svc-up").doc(&gone).run().fails(2);
     assert!(
         line.contains("vpc-0123456789abcdef0") && line.contains("core-up"),
+        "{line}"
+    );
+    emu.calls_since(mark).assert_no_mutations();
+}
+
+#[test]
+fn a_repository_the_ecr_section_names_but_that_is_gone_is_refused_before_any_write() {
+    let emu = Emulator::start();
+    let input = stack(&emu, APP);
+    let ecrc = ecr::Client::new(&emu.sdk());
+    emu.block_on(ecrc.delete_repository().repository_name(APP).send())
+        .expect("delete repository");
+    let mark = emu.mark();
+    let line = emu.tool("svc-up").doc(&input).run().fails(2);
+    assert!(
+        line.contains("ECR repository unicorn-ui") && line.contains("ecr-up"),
         "{line}"
     );
     emu.calls_since(mark).assert_no_mutations();

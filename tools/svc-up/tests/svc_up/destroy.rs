@@ -1,5 +1,6 @@
 //! --destroy: only what carries the app's tags; it needs only the identity, resumes from any
 //! point and is a no-op when everything is gone (down.sh runs it whatever the document holds).
+//! The image repository is ecr-up's: svc-up's destroy leaves it, with its images.
 
 use testkit::{Emulator, Value, ecr, iam, json, logs, servicediscovery};
 
@@ -12,7 +13,8 @@ fn assert_all_gone(emu: &Emulator, doc: &Value, logs_too: bool) {
     let ecrc = ecr::Client::new(&sdk);
     assert!(
         emu.block_on(ecrc.describe_repositories().repository_names(APP).send())
-            .is_err()
+            .is_ok(),
+        "the repository is ecr-up's and stays"
     );
     let groups = emu
         .block_on(
@@ -56,29 +58,43 @@ fn destroy_leaves_nothing_with_the_apps_tags() {
     let doc = up(&emu, &input, &[]);
     push_image(&emu, APP, "abcd1234", &["abcd1234", "latest"]);
 
-    // A repository with images is refused without --force, before anything is deleted.
+    // --force (the repository's images) is ecr-up's now: refused before any call.
     let mark = emu.mark();
     let line = emu
         .tool("svc-up")
-        .args(["--destroy", "--delete-logs"])
+        .args(["--destroy", "--delete-logs", "--force"])
         .doc(&doc)
         .run()
         .fails(2);
-    assert!(
-        line.contains("holds images") && line.contains("--force"),
-        "{line}"
-    );
-    emu.calls_since(mark).assert_no_mutations();
+    assert!(line.contains("ecr-up --destroy --force"), "{line}");
+    assert_eq!(emu.calls_since(mark).total(), 0);
 
+    let mark = emu.mark();
     let after = emu
         .tool("svc-up")
-        .args(["--destroy", "--delete-logs", "--force"])
+        .args(["--destroy", "--delete-logs"])
         .doc(&doc)
         .run()
         .ok();
     assert!(after.get("svc").is_none(), "the section is removed");
     assert_eq!(after["alb"], doc["alb"]);
+    assert_eq!(after["ecr"], doc["ecr"], "the ecr section is kept");
     assert_all_gone(&emu, &doc, true);
+    let calls = emu.calls_since(mark);
+    assert!(
+        calls
+            .mutating_actions()
+            .iter()
+            .all(|a| !a.starts_with("ecr:")),
+        "{:?}",
+        calls.mutating_actions()
+    );
+    // The repository keeps its images.
+    let ecrc = ecr::Client::new(&emu.sdk());
+    let images = emu
+        .block_on(ecrc.list_images().repository_name(APP).send())
+        .unwrap();
+    assert_eq!(images.image_ids().len(), 2, "both tags are still there");
     // Others' resources stay.
     let ec2c = testkit::ec2::Client::new(&emu.sdk());
     let alb_sg = emu

@@ -55,7 +55,7 @@ fn a_rotated_secret_starts_exactly_one_deployment() {
     );
     assert!(
         out.stderr
-            .contains("plan: 0 to create, 1 to update, 0 to delete, 7 unchanged")
+            .contains("plan: 0 to create, 1 to update, 0 to delete, 6 unchanged")
     );
 
     let mark = emu.mark();

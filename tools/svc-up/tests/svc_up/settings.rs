@@ -44,7 +44,7 @@ fn settings_are_remembered_and_reset_one_at_a_time() {
             .contains("update     ECS service unicorn-ui (desiredCount: 2 → 3)")
             && out
                 .stderr
-                .contains("plan: 0 to create, 1 to update, 0 to delete, 7 unchanged"),
+                .contains("plan: 0 to create, 1 to update, 0 to delete, 6 unchanged"),
         "{}",
         out.stderr
     );
