@@ -1,6 +1,5 @@
-//! The stack pipeline-up builds on, made for its tests: the real secrets-init and
-//! slr-check, the core-infra fixture, the `ecr` section (a real ECR repository made with the
-//! SDK, standing in for ecr-up, written in parallel), and — standing in for alb-up and svc-up —
+//! The stack pipeline-up builds on, made for its tests: the real secrets-init, slr-check and
+//! ecr-up, the core-infra fixture, and — standing in for alb-up and svc-up —
 //! task roles, log group, task definition, Cloud Map service, ECS service and ALB made with
 //! plain SDK calls, named as svc-up names them, described by the `alb` and `svc` sections those
 //! tools write.
@@ -27,7 +26,7 @@ pub fn before_service(emu: &Emulator) -> Value {
     let doc = testkit::fixtures::secrets_and_roles(emu, APP, TOKEN);
     let core = testkit::fixtures::core_infra(emu, "core-infra");
     let doc = testkit::fixtures::with(doc, "core", core);
-    testkit::fixtures::with(doc, "ecr", ecr_section(emu))
+    emu.tool("ecr-up").doc(&doc).run().ok()
 }
 
 /// `doc` after `alb-up | svc-up` (stand-ins): the ECS service exists.
@@ -43,26 +42,6 @@ pub fn with_service(emu: &Emulator, doc: Value) -> Value {
 pub fn stack(emu: &Emulator) -> Value {
     let doc = before_service(emu);
     with_service(emu, doc)
-}
-
-/// A real ECR repository named after the app, as ecr-up makes it: the `ecr` section.
-fn ecr_section(emu: &Emulator) -> Value {
-    let sdk = emu.sdk();
-    let ecrc = ecr::Client::new(&sdk);
-    emu.block_on(async {
-        let repo = ecrc
-            .create_repository()
-            .repository_name(APP)
-            .send()
-            .await
-            .expect("ecr repository");
-        let repo = repo.repository().unwrap();
-        json!({
-            "repository_name": repo.repository_name().unwrap(),
-            "repository_arn": repo.repository_arn().unwrap(),
-            "repository_uri": repo.repository_uri().unwrap(),
-        })
-    })
 }
 
 fn ids(subnets: &Value) -> Vec<String> {
