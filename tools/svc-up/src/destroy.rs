@@ -179,7 +179,7 @@ async fn delete_service(cx: &Cx, c: &Clients, cluster: &str, n: &Names) -> Resul
 }
 
 async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
-    use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
+    use aws_sdk_ecs::types::TaskDefinitionStatus;
     let mut arns = Vec::new();
     let mut token = None;
     loop {
@@ -215,17 +215,12 @@ async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
     let Some(latest) = arns.last() else {
         return Ok(());
     };
-    let described = c
-        .ecs
-        .describe_task_definition()
-        .task_definition(latest)
-        .include(TaskDefinitionField::Tags)
-        .send()
-        .await
-        .ctx(format!("describing task definition {latest}"))?;
+    let Some(described) = ecs_service::task_definition(&c.ecs, latest).await? else {
+        return Ok(()); // deleted since it was listed
+    };
     if !cx.owns(
         described
-            .tags()
+            .tags
             .iter()
             .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
     ) {

@@ -20,18 +20,21 @@ pub struct Names {
 }
 
 impl Names {
+    /// The service's, its family's, container's and roles' names are the ones pipeline-up also
+    /// derives (it names them before the service exists): one definition, in ecs-service.
     pub fn of(app: &str) -> Names {
+        let shared = ecs_service::names::ServiceNames::of(app);
         Names {
             log_group: format!("/ecs/{app}"),
-            exec_role: format!("{app}-task-execution"),
-            task_role: format!("{app}-task"),
+            exec_role: shared.execution_role,
+            task_role: shared.task_role,
             exec_policy: format!("{app}-task-execution"),
             task_policy: format!("{app}-ecs-exec"),
             sg: format!("{app}-task"),
-            family: app.to_owned(),
-            container: app.to_owned(),
+            family: shared.family,
+            container: shared.container,
             cloudmap: app.to_owned(),
-            service: app.to_owned(),
+            service: shared.service,
         }
     }
 }

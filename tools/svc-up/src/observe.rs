@@ -290,13 +290,10 @@ async fn family_latest(ecs: &aws_sdk_ecs::Client, family: &str) -> Result<Option
 
 /// A revision by ARN (or a family, for its latest ACTIVE one).
 pub async fn describe_task_def(ecs: &aws_sdk_ecs::Client, id: &str) -> Result<Option<TaskDef>> {
-    let out = ecs
-        .describe_task_definition()
-        .task_definition(id)
-        .send()
-        .await
-        .found(format!("describing task definition {id}"))?;
-    let Some(td) = out.and_then(|o| o.task_definition) else {
+    let Some(td) = ecs_service::task_definition(ecs, id)
+        .await?
+        .map(|d| d.definition)
+    else {
         return Ok(None);
     };
     if td.status().is_some_and(|s| s.as_str() != "ACTIVE") && !id.contains(':') {
