@@ -521,3 +521,37 @@ fn only_images_in_the_repository_are_waited_for() {
     ));
     assert!(image_available("public.ecr.aws/x:1", &now, REPO_URI));
 }
+
+#[test]
+fn the_execution_role_pulls_from_the_ecr_sections_repository() {
+    let pull = |inputs: &Inputs| {
+        let want = desired::exec_role(
+            &Names::of(APP),
+            &Place::of(&cx_of(document(None, false))),
+            inputs,
+            None,
+        );
+        let policy = want.inline.values().next().unwrap().clone();
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "PullTheImage")
+            .unwrap()["Resource"]
+            .clone()
+    };
+    let cx = cx_of(document(None, false));
+    let mut inputs = Inputs::from(&cx).unwrap();
+    inputs.ecr.repository_arn = "arn:aws:ecr:us-west-2:123456789012:repository/team/images".into();
+    inputs.ecr.repository_name = "team/images".into();
+    assert_eq!(
+        pull(&inputs),
+        json!(["arn:aws:ecr:us-west-2:123456789012:repository/team/images"])
+    );
+    // A planned ecr section (a chained --plan): the ARN ECR will give the named repository.
+    inputs.ecr.repository_arn = PLANNED.into();
+    assert_eq!(
+        pull(&inputs),
+        json!(["arn:aws:ecr:us-west-2:123456789012:repository/team/images"])
+    );
+}

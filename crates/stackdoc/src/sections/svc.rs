@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Section, non_empty};
 
-/// Written by svc-up: the image repository, roles, task definition and the ECS service.
+/// Written by svc-up: roles, task definition and the ECS service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Svc {
+    /// The image repository the tasks pull from: ecr-up's (copied from the `ecr` section, for
+    /// the readers of this one).
     pub repository_name: String,
     pub repository_uri: String,
     pub execution_role_arn: String,
