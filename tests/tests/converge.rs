@@ -495,8 +495,9 @@ fn a_sigkill_after_each_named_create_converges_on_rerun_and_down_finishes() {
     up_ok(&stack, "fault-free up");
     let base = baseline(&stack);
     down_ok(&stack, "fault-free down");
-    // core-up, then db-up and alb-up side by side, then svc-up, then pipeline-up: each row's
-    // points come in that order.
+    // ecr-up beside core-up; then db-up, alb-up and pipeline-up side by side (pipeline-up
+    // needs core and ecr); then svc-up (it needs db and alb). Each row's points come in an
+    // order the chain guarantees.
     for points in [
         &[
             ("ec2:CreateVpc", "vpc"),
@@ -506,13 +507,16 @@ fn a_sigkill_after_each_named_create_converges_on_rerun_and_down_finishes() {
         &[
             ("ec2:CreateInternetGateway", "internet gateway"),
             ("elasticloadbalancing:CreateLoadBalancer", "load balancer"),
-            ("s3:CreateBucket", "bucket"),
+            ("servicediscovery:CreateService", "cloud map service"),
         ],
-        // The NAT gateway needs the address: created after it, in the same step.
+        // The NAT gateway needs the address: created after it, in the same step; the
+        // pipeline's bucket after core-up has returned.
         &[
             ("ec2:AllocateAddress", "elastic ip"),
             ("ec2:CreateNatGateway", "nat gateway"),
+            ("s3:CreateBucket", "bucket"),
         ],
+        &[("ecr:CreateRepository", "ecr repository")],
     ] {
         kills_after_creates(&stack, &base, points);
     }

@@ -291,3 +291,59 @@ fn a_build_failing_on_the_first_run_fails_up_naming_the_build_stage() {
     assert_eq!(out.code, 1, "up.sh exits 1:\n{}", out.stderr);
     assert!(out.stderr.contains("Build"), "{}", out.stderr);
 }
+
+/// A stack made before ecr-up existed: svc-up made the image repository (tagged
+/// `stagehand:step=svc`) and the document has no `ecr` section. The next up.sh adopts the
+/// repository — its one write retags it — and keeps its images, the service's revision and
+/// the image it runs; a rerun then changes nothing.
+#[test]
+fn a_stack_from_before_ecr_up_adopts_its_repository_keeping_images_and_revision() {
+    let stack = Stack::new("pre-split");
+    let emu = &stack.emu;
+    stack.up();
+    let revision = stack.settled().task_definition().unwrap().to_owned();
+    let image = stack.running_image();
+    let images = stack.ecr_tags();
+    assert!(images.len() >= 2, "the first build pushed: {images:?}");
+
+    // The stack as the tools before the split left it.
+    let mut doc = stack.doc();
+    let arn = doc["ecr"]["repository_arn"].as_str().unwrap().to_owned();
+    doc.as_object_mut().unwrap().remove("ecr");
+    stack.save(&doc);
+    let c = ecr::Client::new(&emu.sdk());
+    let step_tag = |value: &str| {
+        ecr::types::Tag::builder()
+            .key("stagehand:step")
+            .value(value)
+            .build()
+            .unwrap()
+    };
+    emu.block_on(
+        c.tag_resource()
+            .resource_arn(&arn)
+            .tags(step_tag("svc"))
+            .send(),
+    )
+    .expect("tag the repository as svc-up did");
+
+    let mark = emu.mark();
+    stack.up();
+    assert_eq!(
+        emu.calls_since(mark).mutating_actions(),
+        ["ecr:TagResource"],
+        "adopted by a retag; nothing else changes"
+    );
+    assert_eq!(stack.doc()["ecr"]["repository_arn"], arn.as_str());
+    let tags = emu
+        .block_on(c.list_tags_for_resource().resource_arn(&arn).send())
+        .expect("list tags");
+    assert!(tags.tags().contains(&step_tag("ecr")), "{tags:?}");
+    assert_eq!(stack.ecr_tags(), images, "the images are kept");
+    assert_eq!(stack.service().task_definition(), Some(revision.as_str()));
+    assert_eq!(stack.running_image(), image);
+
+    let mark = emu.mark();
+    stack.up();
+    emu.calls_since(mark).assert_no_mutations();
+}

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use testkit::{Emulator, Value, ec2, ecr, ecs, elbv2, iam, json, logs, servicediscovery};
+use testkit::{Emulator, Value, ec2, ecs, elbv2, iam, json, logs, servicediscovery};
 
 pub const APP: &str = "unicorn-ui";
 pub const TOKEN: &str = "ghp_PipelineToken0123456789abcdefXYZ";
