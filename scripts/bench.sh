@@ -37,7 +37,7 @@ PEER_RUN="${PEER_RUN:-/work/shared/bench/peer-terraform/run.sh}"
 MOTO_RECORDER_FILEPATH="$work/moto_recording" scripts/emulator.sh start 2>/dev/null
 eval "$(scripts/emulator.sh env)"
 export GITHUB_TOKEN=ghp_bench_placeholder REPO_OWNER=example-org REPO_NAME=backstage-app
-export DB_ARGS="--skip-final-snapshot" SVC_ARGS="--force --delete-logs" PIPELINE_ARGS="--delete-logs" SECRETS_ARGS="--force-delete-without-recovery"
+export DB_ARGS="--skip-final-snapshot" SVC_ARGS="--delete-logs" PIPELINE_ARGS="--delete-logs" SECRETS_ARGS="--force-delete-without-recovery"
 url="$AWS_ENDPOINT_URL"
 
 # phase NAME COMMAND…  prints "phase=NAME wall_s=… calls=… mutating=… read=… bench_mutating=…"

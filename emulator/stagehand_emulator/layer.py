@@ -105,6 +105,7 @@ class Layer:
             self.log.append(
                 {
                     "seq": len(self.log) + 1,
+                    "t": time.time(),
                     "service": service,
                     "region": region,
                     "action": action,

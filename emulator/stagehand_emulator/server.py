@@ -60,8 +60,10 @@ def _app():
     """moto's app behind the layer; imports everything, starts nothing (no thread, no socket)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import fidelity
+    from . import dispatch, fidelity
     from .layer import Layer
+
+    dispatch.install()
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     return Layer(moto_app, routes=fidelity.routes())
