@@ -101,6 +101,26 @@ fn the_database_service_and_pipeline_start_while_the_nat_gateway_and_load_balanc
             ["InProgress"],
             "the first build started before the load balancer was active"
         );
+        // pipeline-up ran beside db-up and alb-up, before the service existed, and once more
+        // after svc-up (the table's again column): its Deploy stage is released even though
+        // --no-wait skipped the final pass.
+        let state = cp
+            .get_pipeline_state()
+            .name(doc["pipeline"]["pipeline_name"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let deploy = state
+            .stage_states()
+            .iter()
+            .find(|s| s.stage_name() == Some("Deploy"))
+            .expect("a Deploy stage");
+        assert!(
+            deploy
+                .inbound_transition_state()
+                .is_some_and(|t| t.enabled()),
+            "{deploy:?}"
+        );
     });
 }
 
