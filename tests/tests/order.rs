@@ -137,6 +137,14 @@ fn the_first_build_goes_on_when_svc_up_fails_and_the_rerun_deploys_what_it_pushe
 
     let stack = Stack::new("order-held");
     let emu = &stack.emu;
+    // The chain's plan shows where up ends: the pipeline with its Deploy stage released.
+    let plan = stack.ok(stack.script("scripts/plan.sh"), "plan.sh");
+    let shown = format!("{}{}", plan.stdout, plan.stderr);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("+ create") && l.contains("pipeline pipeline-"))
+        .unwrap_or_else(|| panic!("no pipeline in the plan:\n{shown}"));
+    assert!(!line.contains("disabled"), "{line}");
     emu.inject(&[
         Fault::error("ecs", "CreateService", "AccessDeniedException", "injected").times(1),
     ]);

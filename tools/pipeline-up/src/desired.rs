@@ -127,7 +127,7 @@ impl Inputs {
         };
         let core = cx.upstream::<Core>()?;
         let ecr = cx.upstream::<Ecr>()?;
-        let service_exists = service_exists(cx.doc.raw_section(Svc::NAME));
+        let service_exists = service_exists(cx.doc.raw_section(Svc::NAME), cx.plan_only());
         Ok(Inputs::new(
             &cx.app,
             &ecr,
@@ -162,10 +162,14 @@ impl Inputs {
 /// Whether the `svc` section says the ECS service exists: present with a real service ARN.
 /// An applied section always has one; a planned one (a chained plan) has one when the service
 /// exists already and svc-up only changes it, and the placeholder when svc-up would create it.
-pub fn service_exists(svc: Option<&Value>) -> bool {
+/// In a plan (`planning`) that placeholder counts too: up runs pipeline-up once more after
+/// svc-up has made the service (the step table's again column), so the Deploy stage ends up
+/// released, and the chain's plan shows that end state. A run that applies never takes a
+/// placeholder for a service.
+pub fn service_exists(svc: Option<&Value>, planning: bool) -> bool {
     svc.and_then(|s| s.get("service_arn"))
         .and_then(Value::as_str)
-        .is_some_and(|arn| arn != PLANNED && !arn.is_empty())
+        .is_some_and(|arn| !arn.is_empty() && (arn != PLANNED || planning))
 }
 
 /// The repository flags, or the one-line error naming what is missing. Both are remembered

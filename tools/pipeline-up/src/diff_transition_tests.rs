@@ -83,17 +83,22 @@ fn the_deploy_transition_follows_the_service() {
 #[test]
 fn the_service_exists_when_svc_has_a_real_service_arn() {
     use crate::desired::service_exists;
-    assert!(!service_exists(None));
-    assert!(!service_exists(Some(
-        &json!({"planned": true, "service_arn": PLANNED})
-    )));
-    assert!(service_exists(Some(
-        &json!({"service_arn": "arn:aws:ecs:us-west-2:1:service/c/s"})
-    )));
+    let to_create = json!({"planned": true, "service_arn": PLANNED});
+    assert!(!service_exists(None, false));
+    assert!(!service_exists(None, true));
+    // Never taken for a service when applying …
+    assert!(!service_exists(Some(&to_create), false));
+    // … but in the chain's plan, the service svc-up creates before pipeline-up runs again.
+    assert!(service_exists(Some(&to_create), true));
+    assert!(service_exists(
+        Some(&json!({"service_arn": "arn:aws:ecs:us-west-2:1:service/c/s"})),
+        false
+    ));
     // A chained plan where svc-up only changes an existing service.
-    assert!(service_exists(Some(
-        &json!({"planned": true, "service_arn": "arn:aws:ecs:us-west-2:1:service/c/s"})
-    )));
+    assert!(service_exists(
+        Some(&json!({"planned": true, "service_arn": "arn:aws:ecs:us-west-2:1:service/c/s"})),
+        true
+    ));
 }
 
 #[test]
