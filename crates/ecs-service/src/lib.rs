@@ -43,25 +43,33 @@ pub fn rollout_state(deployment: &Deployment) -> String {
         .unwrap_or_default()
 }
 
-/// A task definition as DescribeTaskDefinition gives it, with its tags.
+/// A task definition as DescribeTaskDefinition gives it, with its tags when asked for.
 #[derive(Debug, Clone)]
 pub struct Described {
     pub definition: TaskDefinition,
     pub tags: Vec<Tag>,
 }
 
-/// A task definition by ARN, `family:revision`, or family (then its latest ACTIVE revision),
-/// with its tags (the same call). None when there is no such revision: ECS answers that with a
-/// plain ClientException ("Unable to describe task definition."), not a NotFound code; any
-/// other ClientException is an error.
+/// A task definition by ARN, `family:revision`, or family (then its latest ACTIVE revision).
+/// None when there is no such revision: ECS answers that with a plain ClientException
+/// ("Unable to describe task definition."), not a NotFound code; any other ClientException is
+/// an error.
 pub async fn task_definition(ecs: &Client, id: &str) -> Result<Option<Described>> {
-    let out = ecs
-        .describe_task_definition()
-        .task_definition(id)
-        .include(TaskDefinitionField::Tags)
-        .send()
-        .await;
-    let out = match out {
+    describe_task_definition(ecs, id, false).await
+}
+
+/// [`task_definition`] with its tags (the same call; only the tool that owns the family needs
+/// them, so the read-only tools do not ask for more than they read).
+pub async fn task_definition_tagged(ecs: &Client, id: &str) -> Result<Option<Described>> {
+    describe_task_definition(ecs, id, true).await
+}
+
+async fn describe_task_definition(ecs: &Client, id: &str, tags: bool) -> Result<Option<Described>> {
+    let mut call = ecs.describe_task_definition().task_definition(id);
+    if tags {
+        call = call.include(TaskDefinitionField::Tags);
+    }
+    let out = match call.send().await {
         Err(e) if is_no_such_revision(&e) => return Ok(None),
         other => other.found(format!("describing task definition {id}"))?,
     };

@@ -215,7 +215,7 @@ async fn deregister_task_defs(cx: &Cx, c: &Clients, n: &Names) -> Result<()> {
     let Some(latest) = arns.last() else {
         return Ok(());
     };
-    let Some(described) = ecs_service::task_definition(&c.ecs, latest).await? else {
+    let Some(described) = ecs_service::task_definition_tagged(&c.ecs, latest).await? else {
         return Ok(()); // deleted since it was listed
     };
     if !cx.owns(
