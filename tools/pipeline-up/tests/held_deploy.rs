@@ -11,8 +11,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{before_service, pipeline_up, with_service};
-use testkit::{Emulator, Holds, Value, codepipeline, ecr, ecs};
+use common::{before_service, pipeline_up, running_image, with_service};
+use testkit::{Emulator, Holds, Value, codepipeline, ecr};
 
 const PIPELINE: &str = "pipeline-unicorn-ui";
 
@@ -134,30 +134,6 @@ fn image_tags(emu: &Emulator, doc: &Value) -> Vec<String> {
         .iter()
         .flat_map(|d| d.image_tags().iter().cloned())
         .collect()
-}
-
-fn running_image(emu: &Emulator, doc: &Value) -> String {
-    let ecsc = ecs::Client::new(&emu.sdk());
-    emu.block_on(async {
-        let s = ecsc
-            .describe_services()
-            .cluster(doc["core"]["cluster_name"].as_str().unwrap())
-            .services(doc["svc"]["service_name"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let td = s.services()[0].task_definition().unwrap().to_owned();
-        let td = ecsc
-            .describe_task_definition()
-            .task_definition(td)
-            .send()
-            .await
-            .unwrap();
-        td.task_definition().unwrap().container_definitions()[0]
-            .image()
-            .unwrap()
-            .to_owned()
-    })
 }
 
 #[test]

@@ -5,10 +5,8 @@
 
 mod common;
 
-use common::{OWNER, REPO, TOKEN, pipeline_up, stack};
-use testkit::{
-    Emulator, Fault, FaultKind, Holds, Value, codepipeline, ecr, ecs, json, secretsmanager,
-};
+use common::{OWNER, REPO, TOKEN, pipeline_up, running_image, stack};
+use testkit::{Emulator, Fault, FaultKind, Holds, codepipeline, ecr, json, secretsmanager};
 
 const PIPELINE: &str = "pipeline-unicorn-ui";
 
@@ -377,31 +375,6 @@ fn pipeline_holds(emu: &Emulator, build_s: f64, rollout_s: f64) {
         other: vec![("build_s".into(), build_s), ("rollout_s".into(), rollout_s)],
         ..Default::default()
     });
-}
-
-/// The image the ECS service runs now, read from ECS.
-fn running_image(emu: &Emulator, doc: &Value) -> String {
-    let ecsc = ecs::Client::new(&emu.sdk());
-    emu.block_on(async {
-        let s = ecsc
-            .describe_services()
-            .cluster(doc["svc"]["cluster_name"].as_str().unwrap())
-            .services(doc["svc"]["service_name"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let td = s.services()[0].task_definition().unwrap().to_owned();
-        let td = ecsc
-            .describe_task_definition()
-            .task_definition(td)
-            .send()
-            .await
-            .unwrap();
-        td.task_definition().unwrap().container_definitions()[0]
-            .image()
-            .unwrap()
-            .to_owned()
-    })
 }
 
 fn executions(emu: &Emulator) -> Vec<(String, String)> {

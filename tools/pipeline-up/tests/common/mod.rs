@@ -388,3 +388,29 @@ pub fn pipeline_tagged(emu: &Emulator) -> Vec<String> {
     });
     found
 }
+
+/// The image the ECS service runs now, read from ECS (DescribeServices, then its task
+/// definition).
+pub fn running_image(emu: &Emulator, doc: &Value) -> String {
+    let ecsc = ecs::Client::new(&emu.sdk());
+    emu.block_on(async {
+        let s = ecsc
+            .describe_services()
+            .cluster(doc["core"]["cluster_name"].as_str().unwrap())
+            .services(doc["svc"]["service_name"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let td = s.services()[0].task_definition().unwrap().to_owned();
+        let td = ecsc
+            .describe_task_definition()
+            .task_definition(td)
+            .send()
+            .await
+            .unwrap();
+        td.task_definition().unwrap().container_definitions()[0]
+            .image()
+            .unwrap()
+            .to_owned()
+    })
+}
