@@ -18,8 +18,9 @@ class Transitions(unittest.TestCase):
     def setUp(self):
         self.emu = Emulator.shared()
         self.emu.reset()
-        # Builds and rollouts instant: the Source action's floor alone keeps the first execution
-        # from reaching Deploy before a DisableStageTransition sent right after the create.
+        # Builds and rollouts instant: the Source action's time alone (the source_s hold, 1 s)
+        # keeps the first execution from reaching Deploy before a DisableStageTransition sent
+        # right after the create.
         self.emu.control("POST", "holds", {"rollout_s": 0, "build_s": 0})
         self.world = World(self.emu)
         self.first_td = self.world.register(f"{self.world.repo_uri}:latest")

@@ -567,6 +567,19 @@ impl Calls {
             self.mutating_actions()
         );
     }
+    /// No mutating call to `service` ("ecr"): another step owns its resources.
+    pub fn assert_no_mutations_of(&self, service: &str) {
+        let prefix = format!("{service}:");
+        let theirs: Vec<String> = self
+            .mutating_actions()
+            .into_iter()
+            .filter(|a| a.starts_with(&prefix))
+            .collect();
+        assert!(
+            theirs.is_empty(),
+            "expected no {service} write, got: {theirs:?}"
+        );
+    }
 }
 
 /// The tags of a resource as a map, from any SDK's tag list.

@@ -110,19 +110,12 @@ pub async fn find(cx: &Cx, ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Opti
                     "reading the lifecycle policy of ECR repository {name}"
                 ))
         },
-        async {
-            ecr.list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .found(format!("reading the tags of ECR repository {name}"))
-        },
+        owner(cx, ecr, name),
     );
     let Some(out) = repo? else { return Ok(None) };
     let Some(r) = out.repositories().first() else {
         return Ok(None);
     };
-    let tags = tags?;
     Ok(Some(Repo {
         arn: r.repository_arn().unwrap_or(&arn).to_owned(),
         uri: r.repository_uri().unwrap_or_default().to_owned(),
@@ -136,11 +129,17 @@ pub async fn find(cx: &Cx, ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Opti
         lifecycle: lifecycle?
             .and_then(|l| l.lifecycle_policy_text().map(str::to_owned))
             .and_then(|t| serde_json::from_str(&t).ok()),
-        owner: Owner::of(
-            cx,
-            tags.iter()
-                .flat_map(|t| t.tags())
-                .map(|t| (t.key(), t.value())),
-        ),
+        owner: tags?.unwrap_or_else(|| Owner::of(cx, std::iter::empty())),
     }))
+}
+
+/// Who made the repository, by its stagehand tags; None when it does not exist.
+pub async fn owner(cx: &Cx, ecr: &aws_sdk_ecr::Client, name: &str) -> Result<Option<Owner>> {
+    let tags = ecr
+        .list_tags_for_resource()
+        .resource_arn(repository_arn(cx, name))
+        .send()
+        .await
+        .found(format!("reading the tags of ECR repository {name}"))?;
+    Ok(tags.map(|t| Owner::of(cx, t.tags().iter().map(|t| (t.key(), t.value())))))
 }

@@ -102,9 +102,8 @@ pub struct Desired {
 /// ([`ServiceNames`]), so the pipeline can be made before the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
-    pub repository_name: String,
-    pub repository_uri: String,
-    pub repository_arn: String,
+    /// The image repository (ecr-up's section).
+    pub ecr: Ecr,
     pub cluster_name: String,
     pub service: ServiceNames,
     /// The token secret, when the source is GitHub version 1.
@@ -145,9 +144,7 @@ impl Inputs {
         service_exists: bool,
     ) -> Inputs {
         Inputs {
-            repository_name: ecr.repository_name.clone(),
-            repository_uri: ecr.repository_uri.clone(),
-            repository_arn: ecr.repository_arn.clone(),
+            ecr: ecr.clone(),
             cluster_name: core.cluster_name.clone(),
             service: ServiceNames::of(app),
             token: secrets.map(|s| TokenSecret {
@@ -204,14 +201,7 @@ pub fn desired(
     let project_arn = n.project_arn.clone();
     let log_group_arn = format!("arn:{p}:logs:{region}:{account}:log-group:{}", n.log_group);
     let cluster = &up.cluster_name;
-    let repository_arn = if up.repository_arn.is_empty() || up.repository_arn == PLANNED {
-        format!(
-            "arn:{p}:ecr:{region}:{account}:repository/{}",
-            up.repository_name
-        )
-    } else {
-        up.repository_arn.clone()
-    };
+    let repository_arn = up.ecr.arn(p, region, account);
     let svc = &up.service;
     let service_arn = svc.service_arn(p, region, account, cluster);
     let (execution_role_arn, task_role_arn) = (
@@ -387,7 +377,7 @@ pub fn desired(
         &n.build_role_arn,
         &n.log_group,
         &[
-            ("REPO_URL", up.repository_uri.as_str()),
+            ("REPO_URL", up.ecr.repository_uri.as_str()),
             ("CONTAINER_NAME", svc.container.as_str()),
         ],
     );

@@ -217,12 +217,9 @@ pub fn ecs_tasks_trust(place: &Place) -> Value {
 /// read the secrets and parameters the task definition names. GetAuthorizationToken has no
 /// resource form, so it is the one `*`.
 pub fn exec_role(n: &Names, place: &Place, inputs: &Inputs, pin: Option<&str>) -> Want {
-    let ecr = &inputs.ecr;
-    let repo = if crate::is_planned(&ecr.repository_arn) {
-        place.repo_arn(&ecr.repository_name)
-    } else {
-        ecr.repository_arn.clone()
-    };
+    let repo = inputs
+        .ecr
+        .arn(place.partition, &place.region, &place.account);
     let mut repos: BTreeSet<String> = [repo].into();
     repos.extend(pin.and_then(|i| ecr_repo_arn(place.partition, i)));
     let group = place.log_group_arn(&n.log_group);

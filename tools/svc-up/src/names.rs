@@ -60,13 +60,6 @@ impl Place {
         format!("arn:{}:iam::{}:role/{name}", self.partition, self.account)
     }
 
-    pub fn repo_arn(&self, name: &str) -> String {
-        format!(
-            "arn:{}:ecr:{}:{}:repository/{name}",
-            self.partition, self.region, self.account
-        )
-    }
-
     pub fn log_group_arn(&self, name: &str) -> String {
         format!(
             "arn:{}:logs:{}:{}:log-group:{name}",

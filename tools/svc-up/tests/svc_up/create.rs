@@ -61,15 +61,7 @@ fn a_fresh_service_is_made_and_waits_for_the_pipelines_first_image() {
     // The repository is ecr-up's: the section names it, svc-up made no ECR write.
     assert_eq!(svc["repository_name"], input["ecr"]["repository_name"]);
     assert_eq!(uri, input["ecr"]["repository_uri"].as_str().unwrap());
-    let calls = emu.calls_since(mark);
-    assert!(
-        calls
-            .mutating_actions()
-            .iter()
-            .all(|a| !a.starts_with("ecr:")),
-        "{:?}",
-        calls.mutating_actions()
-    );
+    emu.calls_since(mark).assert_no_mutations_of("ecr");
 
     // Log group with 30 days' retention.
     let groups = emu
